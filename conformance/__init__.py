@@ -1,0 +1,1 @@
+"""Conformance suite for the documented Qiskit Runtime session lifecycle."""

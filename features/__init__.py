@@ -1,0 +1,1 @@
+"""The session lifecycle features (Gherkin), shipped inside the qrun package."""

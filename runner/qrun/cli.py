@@ -1,0 +1,104 @@
+"""The ``qrun`` command: a thin shell that parses, calls one command, returns its exit code.
+
+Each subcommand is a module in :mod:`qrun.commands` with two functions:
+``configure(parser)`` adds its arguments and ``main(args) -> int`` does the work. Command
+modules import only :mod:`argparse` at import time, so ``qrun validate`` never pays for
+Qiskit. ``qrun MANIFEST`` is short for ``qrun run MANIFEST``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from typing import TYPE_CHECKING, Protocol, cast
+
+from qrun import __version__
+from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, QrunError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["COMMANDS", "main"]
+
+#: subcommand name -> (module, one-line help). The single registry of subcommands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("qrun.commands.run", "run a manifest's workload in a session (default command)"),
+    "validate": ("qrun.commands.validate", "check manifests against the schema; no Qiskit needed"),
+}
+
+
+class Command(Protocol):
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def main(self, args: argparse.Namespace) -> int: ...
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors exit with qrun's usage code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"qrun: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _load(name: str) -> Command:
+    return cast("Command", importlib.import_module(COMMANDS[name][0]))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="qrun",
+        description="Declarative, reviewable quantum workloads on Qiskit Runtime.",
+        epilog="Exit codes: 0 ok, 1 input or backend said no, 2 usage error, 3 bug, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"qrun {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (_, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        _load(name).configure(command_parser)
+    return parser
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """``qrun FILE …`` means ``qrun run FILE …``."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first is not None and first not in COMMANDS and argv and not argv[0].startswith("-"):
+        return ["run", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qrun`` console script; returns the process exit code."""
+    args_list = _with_default_command(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _load(args.command).main(args)
+    except QrunError as error:
+        sys.stderr.write(f"qrun: {error}\n")
+        return error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("qrun: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - the one place that turns a bug into exit code 3
+        traceback.print_exc()
+        sys.stderr.write(
+            "qrun: internal error (a bug in qrun, not in your manifest); please report it "
+            "with the traceback above.\n"
+        )
+        return EXIT_BUG
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per ``qrun`` subcommand; see :mod:`qrun.cli` for the registry."""

@@ -1,0 +1,1 @@
+"""The published manifest schema and example manifests, shipped inside the qrun package."""
