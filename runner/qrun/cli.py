@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="qrun",
         description="Declarative, reviewable quantum workloads on Qiskit Runtime.",
-        epilog="Exit codes: 0 ok, 1 input or backend said no, 2 usage error, 3 bug, 130 interrupted.",
+        epilog="Exit codes: 0 ok, 1 input or backend said no, 2 usage error, 3 bug, "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"qrun {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -1,0 +1,351 @@
+"""The validated manifest: frozen, typed, and the only thing later stages see.
+
+``qrun.manifest.load_manifest`` builds a :class:`Manifest` from a YAML file after the
+schema and reference checks pass, so code here never meets a raw dict. Every element
+keeps the JSON path of the node it came from (``path``), and the manifest keeps a
+:class:`SourceMap`, so a later stage that finds a problem only Qiskit can see (an
+observable wider than its circuit, say) still reports it at ``file:line:col``.
+
+Nothing in this module imports Qiskit or NumPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from qrun.diagnostics import Issue
+
+__all__ = [
+    "JSON",
+    "Array",
+    "Backend",
+    "Circuit",
+    "Estimate",
+    "EstimatorPub",
+    "Execution",
+    "LeastBusy",
+    "LibrarySource",
+    "Linspace",
+    "Manifest",
+    "Metadata",
+    "Minimize",
+    "NestedNames",
+    "Observable",
+    "ParameterValues",
+    "Primitive",
+    "PrimitiveOptions",
+    "Pub",
+    "QasmFileSource",
+    "QasmSource",
+    "RandomValues",
+    "SamplerPub",
+    "Service",
+    "SourceMap",
+    "Transpile",
+    "Workload",
+]
+
+#: A JSON value as it came out of the YAML document (after validation).
+JSON: TypeAlias = bool | int | float | str | tuple["JSON", ...] | Mapping[str, "JSON"] | None
+
+#: Nested tuples of floats, any depth (a scalar is a 0-d array).
+NestedFloats: TypeAlias = float | tuple["NestedFloats", ...]
+
+#: An observable name, or nested tuples of names (an observables array that broadcasts).
+NestedNames: TypeAlias = str | tuple["NestedNames", ...]
+
+ExecutionMode = Literal["session", "batch", "job"]
+BackendKind = Literal["aer", "fake", "ibm", "least_busy"]
+PrimitiveKind = Literal["sampler", "estimator"]
+
+
+class SourceMap(Protocol):
+    """Where each node of the manifest was written."""
+
+    @property
+    def file(self) -> str:
+        """The manifest's path as the user gave it."""
+        ...
+
+    def position(self, path: str) -> tuple[int, int]:
+        """1-based (line, column) of the node at JSON path ``path``, or of its nearest
+        ancestor that exists (for a missing key: the mapping that lacks it)."""
+        ...
+
+    def issue(self, path: str, message: str) -> Issue:
+        """An :class:`~qrun.diagnostics.Issue` at the node at ``path``."""
+        ...
+
+
+# --------------------------------------------------------------------------- backend
+
+
+@dataclass(frozen=True)
+class LeastBusy:
+    """Filters for ``least_busy`` (as ``QiskitRuntimeService.least_busy`` takes them)."""
+
+    operational: bool = True
+    simulator: bool = False
+    min_num_qubits: int | None = None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the work runs.
+
+    ``kind`` says which provider handles it: ``aer`` (the ideal local simulator) and
+    ``fake`` (``fake_<name>``, a noisy local copy of an IBM QPU) run on qrun's local
+    engine; ``ibm`` (a named ``ibm_<name>`` QPU) and ``least_busy`` run through
+    ``qiskit_ibm_runtime`` against the service.
+    """
+
+    kind: BackendKind
+    name: str | None  # None only for least_busy (resolved at run time)
+    path: str
+    options: Mapping[str, JSON] = field(default_factory=dict)  # aer options passed through
+    least_busy: LeastBusy | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    """The Runtime service to use; credentials never appear here (saved account or env)."""
+
+    channel: str | None = None
+    instance: str | None = None
+    url: str | None = None
+    path: str = "$.service"
+
+
+# ------------------------------------------------------------------------- execution
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How the jobs are grouped: one session (default), a batch, or plain jobs."""
+
+    mode: ExecutionMode = "session"
+    max_time: float | None = None  # seconds; None = the instance's maximum TTL
+    fallback: bool = False  # run as a batch if the instance cannot open sessions
+    workloads: Literal["concurrent", "sequential"] = "concurrent"
+    path: str = "$.execution"
+
+
+@dataclass(frozen=True)
+class Transpile:
+    """Settings for ``generate_preset_pass_manager``."""
+
+    optimization_level: int = 2
+    seed: int | None = None
+    path: str = "$.transpile"
+
+
+# -------------------------------------------------------------------------- circuits
+
+
+@dataclass(frozen=True)
+class QasmSource:
+    """OpenQASM text written in the manifest; ``version`` is 2 or 3 (from its header)."""
+
+    text: str
+    version: int
+
+
+@dataclass(frozen=True)
+class QasmFileSource:
+    """A ``.qasm`` file beside the manifest (already checked to exist inside its folder)."""
+
+    file: Path
+    version: int
+
+
+@dataclass(frozen=True)
+class LibrarySource:
+    """A function of ``qiskit.circuit.library`` called with keyword arguments."""
+
+    function: str  # e.g. "efficient_su2"
+    arguments: Mapping[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A named circuit; ``measure_all`` adds measurements (for samplers of library circuits)."""
+
+    name: str
+    source: QasmSource | QasmFileSource | LibrarySource
+    path: str
+    measure_all: bool = False
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A named ``SparsePauliOp`` as (Pauli string, coefficient) terms, Qiskit's order."""
+
+    name: str
+    terms: tuple[tuple[str, float], ...]
+    path: str
+
+    @property
+    def num_qubits(self) -> int:
+        return len(self.terms[0][0])
+
+
+# ------------------------------------------------------------------ parameter values
+
+
+@dataclass(frozen=True)
+class Array:
+    """Explicit values: nested lists whose last axis runs over the circuit's parameters
+    (in ``circuit.parameters`` order) and whose leading axes broadcast as Qiskit PUBs do."""
+
+    values: NestedFloats
+    path: str
+
+
+@dataclass(frozen=True)
+class Linspace:
+    """``num`` evenly spaced values from ``start`` to ``stop`` for a one-parameter circuit."""
+
+    start: float
+    stop: float
+    num: int
+    path: str
+
+
+@dataclass(frozen=True)
+class RandomValues:
+    """Uniform random values in ``[low, high)`` from a seeded generator; ``shape`` is the
+    bindings shape (the parameter axis is added from the circuit)."""
+
+    seed: int
+    low: float
+    high: float
+    shape: tuple[int, ...]
+    path: str
+
+
+ParameterValues: TypeAlias = Array | Linspace | RandomValues
+
+
+# ------------------------------------------------------------------------ primitives
+
+
+@dataclass(frozen=True)
+class PrimitiveOptions:
+    """Primitive options as written; well-known ones are lifted out for convenience.
+
+    ``raw`` is passed to ``qiskit_ibm_runtime`` primitives unchanged (``resilience``,
+    ``twirling``, ``dynamical_decoupling`` …); the local engine reads the lifted fields.
+    """
+
+    raw: Mapping[str, JSON] = field(default_factory=dict)
+    default_shots: int | None = None
+    default_precision: float | None = None
+    seed_simulator: int | None = None
+    job_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SamplerPub:
+    circuit: str
+    path: str
+    parameter_values: ParameterValues | None = None
+    shots: int | None = None
+
+
+@dataclass(frozen=True)
+class EstimatorPub:
+    circuit: str
+    observables: NestedNames
+    path: str
+    parameter_values: ParameterValues | None = None
+    precision: float | None = None
+
+
+Pub: TypeAlias = SamplerPub | EstimatorPub
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """A sampler or an estimator and the PUBs it runs (one job per primitive)."""
+
+    kind: PrimitiveKind
+    name: str
+    pubs: tuple[Pub, ...]
+    path: str
+    options: PrimitiveOptions = field(default_factory=PrimitiveOptions)
+
+
+# ------------------------------------------------------------------------- workloads
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The cost of an optimisation: the expectation value of ``observable`` on
+    ``circuit``, whose free parameters are the optimised ones."""
+
+    circuit: str
+    observable: str
+    path: str
+    precision: float | None = None
+
+
+@dataclass(frozen=True)
+class Minimize:
+    """An iterative optimisation: ``scipy.optimize.minimize`` on an estimator cost, one
+    job in the session per cost evaluation."""
+
+    name: str
+    cost: Estimate
+    method: str  # scipy method name, lower-case ("cobyla", "nelder-mead", …)
+    x0: Array | RandomValues
+    path: str
+    maxiter: int | None = None
+    tol: float | None = None
+    method_options: Mapping[str, JSON] = field(default_factory=dict)
+    options: PrimitiveOptions = field(default_factory=PrimitiveOptions)
+    reference: float | None = None  # an exact minimum to report the error against
+
+
+Workload = Minimize
+
+
+# -------------------------------------------------------------------------- manifest
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Free-form review information; never interpreted."""
+
+    name: str | None = None
+    description: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A whole validated manifest."""
+
+    version: int
+    file: Path
+    text: str  # the file as read, for the run record's copy and hash
+    sha256: str
+    source: SourceMap
+    backend: Backend
+    metadata: Metadata = field(default_factory=Metadata)
+    service: Service | None = None
+    execution: Execution = field(default_factory=Execution)
+    transpile: Transpile = field(default_factory=Transpile)
+    circuits: Mapping[str, Circuit] = field(default_factory=dict)
+    observables: Mapping[str, Observable] = field(default_factory=dict)
+    primitives: tuple[Primitive, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder files named in the manifest are resolved against."""
+        return self.file.parent
