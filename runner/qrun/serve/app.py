@@ -23,13 +23,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from qrun.clock import SystemClock
+from qrun.engine import Engine, Instance, ThreadExecutor
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError, error_body, error_response
+from qrun.serve.runtime import ROUTES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from starlette.requests import Request
 
     from qrun.serve.config import InstanceConfig, ServeConfig
@@ -38,16 +39,40 @@ __all__ = ["ServeState", "create_app", "read_body", "read_json"]
 
 
 class ServeState:
-    """Everything the handlers share: configuration, catalog, tokens, and the engine."""
+    """Everything the handlers share: configuration, catalog, tokens, and the engine.
 
-    def __init__(self, config: ServeConfig, now: Callable[[], float]) -> None:
+    The engine's instances are named by CRN. Tokens always follow real time (the client
+    checks their expiry against its own clock), whatever clock the engine runs on.
+    """
+
+    def __init__(self, config: ServeConfig, engine: Engine | None = None) -> None:
         self.config = config
         self.catalog = Catalog(config.backends)
-        self.tokens = TokenIssuer(config, now)
+        self.tokens = TokenIssuer(config, SystemClock().now)
+        self.engine = engine if engine is not None else Engine(executor=ThreadExecutor())
+        for item in config.instances:
+            self.engine.add_instance(
+                Instance(
+                    item.crn,
+                    plan=item.plan,
+                    interactive_ttl=item.interactive_ttl,
+                    max_ttl=item.max_ttl,
+                )
+            )
+        for name in config.backends:
+            self.engine.add_backend(name)
+        #: Job id -> ``params`` as submitted (``GET /jobs/{id}`` without exclude_params).
+        self.params: dict[str, dict[str, object]] = {}
+        #: Job id -> the encoded result document, built once.
+        self.results: dict[str, str] = {}
 
     def queue_length(self, backend: str) -> int:
         """Jobs waiting or running on a backend."""
-        return 0
+        return len(self.engine.jobs(backend=backend, pending=True))
+
+    async def body(self, request: Request) -> dict[str, object]:
+        """The request's JSON object, within the configured size limit."""
+        return await read_json(request, self.config.max_body_bytes)
 
     def instance_of(self, request: Request) -> InstanceConfig:
         """The instance a Runtime request acts for; 401/403 when it may not."""
@@ -174,14 +199,9 @@ async def _http_error(_request: Request, error: Exception) -> Response:
     return JSONResponse(error_body(error.status_code, code, str(error.detail)), error.status_code)
 
 
-def create_app(
-    config: ServeConfig,
-    *,
-    now: Callable[[], float],
-    routes: list[Route] | None = None,
-    state: ServeState | None = None,
-) -> Starlette:
-    """The ASGI application serving ``config``."""
+def create_app(config: ServeConfig, *, engine: Engine | None = None) -> Starlette:
+    """The ASGI application serving ``config``; sessions and jobs run on ``engine``
+    (by default a new engine on the system clock, computing on a thread pool)."""
     api = "/api/v1"
     app = Starlette(
         routes=[
@@ -192,9 +212,9 @@ def create_app(
             Route(f"{api}/backends/{{name}}/configuration", _configuration, methods=["GET"]),
             Route(f"{api}/backends/{{name}}/properties", _properties, methods=["GET"]),
             Route(f"{api}/backends/{{name}}/status", _status, methods=["GET"]),
-            *(routes or []),
+            *ROUTES,
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
-    app.state.serve = state if state is not None else ServeState(config, now)
+    app.state.serve = ServeState(config, engine)
     return app
