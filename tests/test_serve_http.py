@@ -37,7 +37,7 @@ CONFIG = parse_config(
 
 @pytest.fixture(scope="module")
 def app() -> Starlette:
-    return create_app(CONFIG, now=time.time)
+    return create_app(CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ class TestAuthentication:
         assert answer.status_code == 401
 
     def test_client_sees_not_authorized_once_its_token_is_void(self) -> None:
-        app = create_app(CONFIG, now=time.time)
+        app = create_app(CONFIG)
         with Server(app) as server:
             client = service(server.url, token="key-alpha", instance="crn:v1:test:alpha::")
             backend = client.backend("aer")
