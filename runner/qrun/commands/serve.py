@@ -1,0 +1,72 @@
+"""``qrun serve``: run the local Runtime-compatible service until interrupted."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+    from qrun.serve.config import ServeConfig
+
+__all__ = ["configure", "main", "recipe"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``--host``, ``--port`` and ``--config``."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="YAML file: instances, API keys, backends"
+    )
+
+
+def recipe(url: str, config: ServeConfig) -> str:
+    """How to point unmodified Qiskit code at the service at ``url``."""
+    from qrun.service import client_environment
+
+    keys = ", ".join(sorted(config.api_keys)) or "(none configured)"
+    instances = "\n".join(
+        f"    {item.crn}  ({item.plan}{', no sessions' if not item.allows_sessions else ''})"
+        for item in config.instances
+    )
+    exports = "\n".join(
+        f"  export {name}={value}" for name, value in client_environment(url).items()
+    )
+    return (
+        f"qrun serve: Qiskit Runtime API on {url}  (Ctrl-C stops)\n"
+        f"  API keys: {keys}\n  instances:\n{instances}\n"
+        f"  backends: {', '.join(config.backends)}\n\n"
+        "From Python:\n"
+        f"  from qrun.service import service\n"
+        f"  runtime = service({url!r}, token=<API key>, instance=<CRN>)\n\n"
+        "Or with the client alone, after\n"
+        f"{exports}\n"
+        "  QiskitRuntimeService(channel='ibm_quantum_platform', token=<API key>,\n"
+        f"      instance=<CRN>, url={url!r},\n"
+        "      url_resolver=lambda url, *_: url + '/api/v1')\n"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    from qrun.engine import Engine, ProcessExecutor
+    from qrun.serve import Server, create_app, load_config
+
+    config = load_config(args.config)
+    engine = Engine(executor=ProcessExecutor(max_workers=1))
+    try:
+        server = Server(create_app(config, engine=engine), args.host, args.port)
+    except OSError as error:
+        from qrun.errors import QrunError
+
+        raise QrunError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    sys.stdout.write(recipe(server.url, config))
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    finally:
+        engine.shutdown()
+    return 0

@@ -1,0 +1,257 @@
+"""The Runtime API's typed JSON, both ways: job ``params`` in, ``PrimitiveResult`` out.
+
+Non-JSON values travel as ``{"__type__": T, "__value__": V}``. The service reads the
+types a primitive job carries (``ndarray``: base64 of zlib-compressed ``.npy`` bytes, or a
+plain number/list; ``QuantumCircuit``: base64 of zlib-compressed QPY; ``complex``) and
+writes the result types the client decodes (``PrimitiveResult``, ``SamplerPubResult``,
+``PubResult``, ``DataBin``, ``BitArray``, ``ndarray``). Anything else is refused with a
+message rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import zlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from qiskit import qpy
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import BitArray, DataBin, PrimitiveResult, PubResult
+from qiskit.primitives.containers.bindings_array import BindingsArray
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.observables_array import ObservablesArray
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit.primitives.containers.sampler_pub_result import SamplerPubResult
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "DEFAULT_PRECISION",
+    "DEFAULT_SHOTS",
+    "EncodingError",
+    "Program",
+    "decode_pubs",
+    "decode_value",
+    "encode_array",
+    "encode_result",
+]
+
+Program = Literal["sampler", "estimator"]
+
+#: What the service uses when neither the PUB nor the options say.
+DEFAULT_SHOTS = 4096
+DEFAULT_PRECISION = 0.015625
+
+
+class EncodingError(ValueError):
+    """A request value that is not the typed JSON the Runtime API defines."""
+
+
+def _unpack(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise EncodingError(f"{what}: expected a base64 string")
+    try:
+        return zlib.decompress(base64.standard_b64decode(text))
+    except (binascii.Error, zlib.error) as error:
+        raise EncodingError(f"{what}: not base64 of zlib-compressed data ({error})") from error
+
+
+def _array(value: object) -> NDArray[np.generic]:
+    if isinstance(value, (int, float, list)) and not isinstance(value, bool):
+        return np.asarray(value)
+    try:
+        array: NDArray[np.generic] = np.load(
+            io.BytesIO(_unpack(value, "ndarray")), allow_pickle=False
+        )
+    except (ValueError, OSError) as error:
+        raise EncodingError(f"ndarray: not a .npy document ({error})") from error
+    return array
+
+
+def _circuit(value: object) -> QuantumCircuit:
+    try:
+        circuits = qpy.load(io.BytesIO(_unpack(value, "QuantumCircuit")))
+    except EncodingError:
+        raise
+    except Exception as error:
+        raise EncodingError(f"QuantumCircuit: not a QPY document ({error})") from error
+    if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
+        raise EncodingError("QuantumCircuit: expected exactly one circuit")
+    return circuits[0]
+
+
+def decode_value(value: object) -> object:
+    """Turn typed JSON into Python/NumPy/Qiskit objects, recursively."""
+    if isinstance(value, list):
+        return [decode_value(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "__type__" not in value:
+        return {key: decode_value(item) for key, item in value.items()}
+    kind, inner = value.get("__type__"), value.get("__value__")
+    if kind == "ndarray":
+        return _array(inner)
+    if kind == "QuantumCircuit":
+        return _circuit(inner)
+    if kind == "complex":
+        if not (isinstance(inner, list) and len(inner) == 2):
+            raise EncodingError("complex: expected [real, imag]")
+        return complex(float(inner[0]), float(inner[1]))
+    if kind == "ObservablesArray":
+        return decode_value(inner)
+    raise EncodingError(f"the value type {kind!r} is not supported by this service")
+
+
+def _bindings(circuit: QuantumCircuit, values: object, where: str) -> BindingsArray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 0:
+        raise EncodingError(f"{where}: parameter values must be an array")
+    shape = array.shape[:-1]
+    if array.shape[-1] != circuit.num_parameters:
+        raise EncodingError(
+            f"{where}: {array.shape[-1]} parameter values for a circuit with "
+            f"{circuit.num_parameters} parameters"
+        )
+    if circuit.num_parameters == 0:
+        return BindingsArray(shape=shape)
+    return BindingsArray({tuple(circuit.parameters): array}, shape=shape)
+
+
+def _option(options: Mapping[str, object], key: str) -> object:
+    return options.get(key)
+
+
+def decode_pubs(
+    program: Program, params: Mapping[str, object]
+) -> list[SamplerPub] | list[EstimatorPub]:
+    """The PUBs of a job's ``params``, with shots/precision filled from the options.
+
+    Raises :class:`EncodingError` naming the PUB (``pubs[1]``) and what is wrong.
+    """
+    raw = params.get("pubs")
+    if not isinstance(raw, list) or not raw:
+        raise EncodingError("params.pubs: expected a non-empty list of PUBs")
+    options = params.get("options") or {}
+    if not isinstance(options, dict):
+        raise EncodingError("params.options: expected an object")
+    if program == "sampler":
+        shots = _option(options, "default_shots")
+        return [_sampler_pub(item, shots, f"params.pubs[{i}]") for i, item in enumerate(raw)]
+    precision = _option(options, "default_precision")
+    return [_estimator_pub(item, precision, f"params.pubs[{i}]") for i, item in enumerate(raw)]
+
+
+def _sampler_pub(item: object, default: object, where: str) -> SamplerPub:
+    decoded = decode_value(item)
+    if isinstance(decoded, QuantumCircuit):
+        decoded = [decoded]
+    if not isinstance(decoded, list) or not 1 <= len(decoded) <= 3:
+        raise EncodingError(f"{where}: expected [circuit, parameter_values, shots]")
+    circuit = decoded[0]
+    if not isinstance(circuit, QuantumCircuit):
+        raise EncodingError(f"{where}[0]: expected a QuantumCircuit")
+    values = decoded[1] if len(decoded) > 1 and decoded[1] is not None else np.zeros((0,))
+    shots = decoded[2] if len(decoded) > 2 and decoded[2] is not None else default
+    shots = DEFAULT_SHOTS if shots is None else shots
+    if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
+        raise EncodingError(f"{where}[2]: shots must be a positive integer")
+    try:
+        return SamplerPub(circuit, _bindings(circuit, values, f"{where}[1]"), shots)
+    except ValueError as error:
+        raise EncodingError(f"{where}: {error}") from error
+
+
+def _estimator_pub(item: object, default: object, where: str) -> EstimatorPub:
+    decoded = decode_value(item)
+    if not isinstance(decoded, list) or not 2 <= len(decoded) <= 4:
+        raise EncodingError(
+            f"{where}: expected [circuit, observables, parameter_values, precision]"
+        )
+    circuit = decoded[0]
+    if not isinstance(circuit, QuantumCircuit):
+        raise EncodingError(f"{where}[0]: expected a QuantumCircuit")
+    values = decoded[2] if len(decoded) > 2 and decoded[2] is not None else np.zeros((0,))
+    precision = decoded[3] if len(decoded) > 3 and decoded[3] is not None else default
+    precision = DEFAULT_PRECISION if precision is None else precision
+    if isinstance(precision, bool) or not isinstance(precision, (int, float)) or precision < 0:
+        raise EncodingError(f"{where}[3]: precision must be a non-negative number")
+    try:
+        observables = ObservablesArray.coerce(decoded[1])
+        return EstimatorPub(
+            circuit, observables, _bindings(circuit, values, f"{where}[2]"), float(precision)
+        )
+    except ValueError as error:
+        raise EncodingError(f"{where}: {error}") from error
+
+
+def encode_array(array: object) -> dict[str, object]:
+    """A NumPy array (or scalar) as a typed ``ndarray`` (base64 of zlib of ``.npy``)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    packed = base64.standard_b64encode(zlib.compress(buffer.getvalue())).decode("ascii")
+    return {"__type__": "ndarray", "__value__": packed}
+
+
+def _plain(value: object) -> object:
+    """Metadata as plain JSON (NumPy values become numbers, lists or typed arrays)."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return encode_array(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _field(value: object) -> object:
+    if isinstance(value, BitArray):
+        return {
+            "__type__": "BitArray",
+            "__value__": {"array": encode_array(value.array), "num_bits": value.num_bits},
+        }
+    if isinstance(value, (np.ndarray, np.generic)):
+        return encode_array(value)
+    return _plain(value)
+
+
+def _data_bin(data: DataBin) -> dict[str, object]:
+    names = list(data)
+    return {
+        "__type__": "DataBin",
+        "__value__": {
+            "field_names": names,
+            "shape": list(data.shape),
+            "fields": {name: _field(data[name]) for name in names},
+        },
+    }
+
+
+def encode_result(result: PrimitiveResult) -> dict[str, object]:
+    """A ``PrimitiveResult`` as the typed JSON document of ``GET /jobs/{id}/results``."""
+    pubs: list[object] = []
+    for pub_result in result:
+        kind = "SamplerPubResult" if isinstance(pub_result, SamplerPubResult) else "PubResult"
+        if not isinstance(pub_result, PubResult):
+            raise TypeError(f"cannot encode a {type(pub_result).__name__}")
+        pubs.append(
+            {
+                "__type__": kind,
+                "__value__": {
+                    "data": _data_bin(pub_result.data),
+                    "metadata": _plain(pub_result.metadata),
+                },
+            }
+        )
+    return {
+        "__type__": "PrimitiveResult",
+        "__value__": {"pub_results": pubs, "metadata": _plain(result.metadata)},
+    }

@@ -1,0 +1,77 @@
+"""``qrun serve`` arguments, its printed recipe, and its configuration file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from qrun.cli import build_parser, main
+from qrun.commands.serve import recipe
+from qrun.errors import BackendError
+from qrun.serve import create_app
+from qrun.serve.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class TestCommandLine:
+    """If the user starts ``qrun serve``, the defaults are loopback-only."""
+
+    def test_defaults(self) -> None:
+        args = build_parser("serve").parse_args([])
+        assert (args.host, args.port, args.config) == ("127.0.0.1", 8765, None)
+
+    def test_bad_config_file_exits_1_with_its_path(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = tmp_path / "serve.yaml"
+        path.write_text("instances: {a: {crn: nope}}\n")
+        assert main(["serve", "--config", str(path)]) == 1
+        assert f"{path}: $.instances.a.crn: expected a CRN" in capsys.readouterr().err
+
+
+class TestRecipe:
+    """If the service starts, it prints how to point unmodified client code at it."""
+
+    def test_names_the_environment_and_constructor(self) -> None:
+        text = recipe("http://127.0.0.1:9000", DEFAULT_CONFIG)
+        assert "export IAM_URL=http://127.0.0.1:9000" in text
+        assert "export GLOBAL_SEARCH_URL=http://127.0.0.1:9000/search" in text
+        assert "url_resolver=lambda url, *_: url + '/api/v1'" in text
+        assert "no sessions" in text
+        assert DEFAULT_CONFIG.instances[0].crn in text
+
+
+class TestConfigFile:
+    """If a configuration is wrong, the error names the key; if absent, defaults apply."""
+
+    def test_no_file_is_the_default(self) -> None:
+        assert load_config(None) == DEFAULT_CONFIG
+        assert [item.plan for item in DEFAULT_CONFIG.instances] == ["premium", "open"]
+
+    def test_durations_accept_strings(self, tmp_path: Path) -> None:
+        path = tmp_path / "serve.yaml"
+        path.write_text(
+            "instances:\n  p: {crn: 'crn:v1:x', interactive_ttl: 2m, max_ttl: 1h}\n"
+            "api_keys: {k: [p]}\n"
+        )
+        (instance,) = load_config(path).instances
+        assert (instance.interactive_ttl, instance.max_ttl) == (120.0, 3600.0)
+
+    @pytest.mark.parametrize(
+        ("document", "expected"),
+        [
+            ({"instances": {"p": {"crn": "crn:v1:x", "plan": "gold"}}}, r"\$.instances.p.plan"),
+            ({"api_keys": {"k": ["ghost"]}}, r"\$.api_keys.k: unknown instances \['ghost'\]"),
+            ({"colour": "blue"}, r"unknown keys \['colour'\]"),
+        ],
+    )
+    def test_errors_name_the_key(self, document: dict[str, object], expected: str) -> None:
+        with pytest.raises(ConfigError, match=expected):
+            parse_config(document)
+
+    def test_unknown_backend_is_refused_when_serving(self) -> None:
+        with pytest.raises(BackendError, match=r"unknown backends \['fake_nowhere'\]"):
+            create_app(parse_config({"backends": ["aer", "fake_nowhere"]}))

@@ -1,0 +1,150 @@
+"""The service's typed JSON agrees with the unmodified client's encoder and decoder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit_aer.primitives import EstimatorV2, SamplerV2
+from qiskit_ibm_runtime import RuntimeDecoder, RuntimeEncoder
+
+from qrun.serve.encoding import (
+    DEFAULT_PRECISION,
+    DEFAULT_SHOTS,
+    EncodingError,
+    decode_pubs,
+    encode_result,
+)
+
+
+def _bell(measure: bool = True) -> QuantumCircuit:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    if measure:
+        circuit.measure_all()
+    return circuit
+
+
+def _as_sent(pubs: list[object], options: dict[str, object] | None = None) -> dict[str, object]:
+    """``params`` exactly as the client's encoder puts them on the wire."""
+    document = {"pubs": pubs, "options": options or {}, "version": 2, "support_qiskit": True}
+    params: dict[str, object] = json.loads(json.dumps(document, cls=RuntimeEncoder))
+    return params
+
+
+def _as_received(document: dict[str, object]) -> object:
+    """What the client's decoder makes of the service's result document."""
+    return json.loads(json.dumps(document), cls=RuntimeDecoder)
+
+
+class TestDecodeSamplerParams:
+    """If the client encodes sampler PUBs, the service rebuilds the same PUBs."""
+
+    def test_circuit_values_and_shots_survive(self) -> None:
+        theta = Parameter("theta")
+        circuit = QuantumCircuit(1)
+        circuit.ry(theta, 0)
+        circuit.measure_all()
+        sent = SamplerPub.coerce((circuit, [[0.1], [0.2], [3.0]]), 123)
+        (pub,) = decode_pubs("sampler", _as_sent([sent]))
+        assert isinstance(pub, SamplerPub)
+        assert pub.shots == 123
+        assert pub.shape == (3,)
+        assert pub.circuit == circuit
+        np.testing.assert_allclose(
+            pub.parameter_values.as_array(circuit.parameters), [[0.1], [0.2], [3.0]]
+        )
+
+    def test_missing_shots_fall_back_to_options_then_service_default(self) -> None:
+        (from_options,) = decode_pubs(
+            "sampler", _as_sent([SamplerPub.coerce(_bell())], {"default_shots": 77})
+        )
+        (from_service,) = decode_pubs("sampler", _as_sent([SamplerPub.coerce(_bell())]))
+        assert isinstance(from_options, SamplerPub)
+        assert isinstance(from_service, SamplerPub)
+        assert (from_options.shots, from_service.shots) == (77, DEFAULT_SHOTS)
+
+
+class TestDecodeEstimatorParams:
+    """If the client encodes estimator PUBs, observables and precision survive."""
+
+    def test_observables_and_precision(self) -> None:
+        sent = EstimatorPub.coerce((_bell(measure=False), ["ZZ", "XX"]), 0.01)
+        (pub,) = decode_pubs("estimator", _as_sent([sent]))
+        assert isinstance(pub, EstimatorPub)
+        assert pub.precision == 0.01
+        assert pub.observables.tolist() == [{"ZZ": 1.0}, {"XX": 1.0}]
+
+    def test_missing_precision_uses_the_default(self) -> None:
+        sent = EstimatorPub.coerce((_bell(measure=False), "ZZ"))
+        (pub,) = decode_pubs("estimator", _as_sent([sent]))
+        assert isinstance(pub, EstimatorPub)
+        assert pub.precision == DEFAULT_PRECISION
+
+
+class TestDecodeRefusals:
+    """If params are not what the API defines, the error names the PUB and the problem."""
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"pubs": []}, "params.pubs: expected a non-empty list"),
+            ({"pubs": [["nope"]]}, r"params.pubs\[0\]\[0\]: expected a QuantumCircuit"),
+            (
+                {"pubs": [[{"__type__": "QuantumCircuit", "__value__": "!!"}]]},
+                "not base64 of zlib",
+            ),
+            ({"pubs": [[{"__type__": "Mystery", "__value__": 1}]]}, "'Mystery' is not supported"),
+        ],
+    )
+    def test_bad_params(self, params: dict[str, object], expected: str) -> None:
+        with pytest.raises(EncodingError, match=expected):
+            decode_pubs("sampler", params)
+
+    def test_wrong_number_of_parameter_values(self) -> None:
+        circuit = QuantumCircuit(1)
+        circuit.ry(Parameter("a"), 0)
+        sent = _as_sent([SamplerPub.coerce((circuit, [0.5]))])
+        pubs = sent["pubs"]
+        assert isinstance(pubs, list)
+        pubs[0][1] = {"__type__": "ndarray", "__value__": [0.5, 0.6]}
+        with pytest.raises(EncodingError, match=r"pubs\[0\]\[1\]: 2 parameter values"):
+            decode_pubs("sampler", sent)
+
+
+class TestEncodeResult:
+    """If the service encodes an Aer result, the client decodes the same data."""
+
+    def test_sampler_counts_and_bit_arrays(self) -> None:
+        pubs = decode_pubs("sampler", _as_sent([SamplerPub.coerce(_bell(), 500)]))
+        result = SamplerV2(seed=7).run(pubs).result()
+        decoded = _as_received(encode_result(result))
+        (pub_result,) = decoded  # type: ignore[misc]
+        assert type(pub_result).__name__ == "SamplerPubResult"
+        assert pub_result.data.meas.get_counts() == result[0].data.meas.get_counts()
+        assert pub_result.data.meas.array.dtype == np.uint8
+        assert pub_result.join_data().num_shots == 500
+
+    def test_estimator_evs_and_stds_with_broadcast_shape(self) -> None:
+        sent = EstimatorPub.coerce((_bell(measure=False), [["ZZ", "XX"], ["ZI", "IZ"]]))
+        pubs = decode_pubs("estimator", _as_sent([sent]))
+        result = EstimatorV2().run(pubs).result()
+        decoded = _as_received(encode_result(result))
+        (pub_result,) = decoded  # type: ignore[misc]
+        assert pub_result.data.shape == (2, 2)
+        np.testing.assert_allclose(pub_result.data.evs, result[0].data.evs)
+        np.testing.assert_allclose(pub_result.data.stds, result[0].data.stds)
+        np.testing.assert_allclose(pub_result.data.evs, [[1.0, 1.0], [0.0, 0.0]], atol=0.1)
+
+    def test_scalar_pub_keeps_an_empty_shape(self) -> None:
+        pubs = decode_pubs("estimator", _as_sent([EstimatorPub.coerce((_bell(False), "ZZ"))]))
+        decoded = _as_received(encode_result(EstimatorV2().run(pubs).result()))
+        (pub_result,) = decoded  # type: ignore[misc]
+        assert pub_result.data.shape == ()
+        assert float(pub_result.data.evs) == pytest.approx(1.0, abs=0.1)
