@@ -1,9 +1,9 @@
 """The ``qrun`` command: a thin shell that parses, calls one command, returns its exit code.
 
 Each subcommand is a module in :mod:`qrun.commands` with two functions:
-``configure(parser)`` adds its arguments and ``main(args) -> int`` does the work. Command
-modules import only :mod:`argparse` at import time, so ``qrun validate`` never pays for
-Qiskit. ``qrun MANIFEST`` is short for ``qrun run MANIFEST``.
+``configure(parser)`` adds its arguments and ``main(args) -> int`` does the work. Only the
+chosen command's module is imported, so ``qrun validate`` never pays for Qiskit.
+``qrun MANIFEST`` is short for ``qrun run MANIFEST``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class Command(Protocol):
+    """What a command module provides."""
+
     def configure(self, parser: argparse.ArgumentParser) -> None: ...
 
     def main(self, args: argparse.Namespace) -> int: ...
@@ -40,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"qrun: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
 
 
@@ -48,25 +50,34 @@ def _load(name: str) -> Command:
     return cast("Command", importlib.import_module(COMMANDS[name][0]))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _top_parser() -> argparse.ArgumentParser:
+    commands = "\n".join(f"  {name:<12} {help_text}" for name, (_, help_text) in COMMANDS.items())
     parser = _Parser(
         prog="qrun",
+        usage="qrun [--version] COMMAND [ARGS…]  |  qrun MANIFEST [ARGS…]",
         description="Declarative, reviewable quantum workloads on Qiskit Runtime.",
-        epilog="Exit codes: 0 ok, 1 input or backend said no, 2 usage error, 3 bug, "
-        "130 interrupted.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            f"commands:\n{commands}\n\n'qrun COMMAND --help' shows a command's options.\n"
+            "Exit codes: 0 ok, 1 input or backend said no, 2 usage error, 3 bug, 130 interrupted."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"qrun {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, (_, help_text) in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        _load(name).configure(command_parser)
+    parser.add_argument("command", nargs="?", choices=list(COMMANDS), metavar="COMMAND")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def build_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand; only that command's module is imported."""
+    parser = _Parser(prog=f"qrun {name}", description=COMMANDS[name][1])
+    _load(name).configure(parser)
     return parser
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
     """``qrun FILE …`` means ``qrun run FILE …``."""
-    first = next((arg for arg in argv if not arg.startswith("-")), None)
-    if first is not None and first not in COMMANDS and argv and not argv[0].startswith("-"):
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         return ["run", *argv]
     return argv
 
@@ -74,16 +85,18 @@ def _with_default_command(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qrun`` console script; returns the process exit code."""
     args_list = _with_default_command(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    top = _top_parser()
     try:
-        args = parser.parse_args(args_list)
+        chosen = top.parse_args(args_list)
+        if chosen.command is None:
+            top.print_help(sys.stderr)
+            return EXIT_USAGE
+        command = _load(chosen.command)
+        args = build_parser(chosen.command).parse_args(chosen.args)
     except SystemExit as exit_:
-        return int(exit_.code or 0)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
-        return _load(args.command).main(args)
+        return command.main(args)
     except QrunError as error:
         sys.stderr.write(f"qrun: {error}\n")
         return error.exit_code
