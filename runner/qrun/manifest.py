@@ -30,15 +30,21 @@ def _judge(path: Path, file: str | None) -> tuple[Document | None, list[Issue]]:
         document = load_document(path, file)
     except ManifestError as error:
         return None, list(error.issues)
+    # One stage's verdict on a node is enough: a later stage does not pile on.
     issues = list(document.issues)
-    at_loader = {issue.path for issue in issues}
+    judged = {issue.path for issue in issues}
     if document.data is None:
         issues.append(document.source.issue("$", "the manifest is empty; it starts with `qrun: 1`"))
         return document, issues
     issues.extend(
-        issue for issue in validate(document.data, document.source) if issue.path not in at_loader
+        issue for issue in validate(document.data, document.source) if issue.path not in judged
     )
-    issues.extend(check_references(document.data, document.source, path.parent))
+    judged = {issue.path for issue in issues}
+    issues.extend(
+        issue
+        for issue in check_references(document.data, document.source, path.parent)
+        if issue.path not in judged
+    )
     unique = sorted(set(issues), key=lambda issue: (issue.line, issue.column, issue.path))
     return document, unique
 

@@ -246,7 +246,9 @@ class _Translator:
         choices = [str(choice) for choice in error.validator_value]
         if isinstance(error.instance, str):
             message = f"{error.instance!r} is not one of {', '.join(choices)}"
-            close = difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.6)
+            folded = {choice.lower(): choice for choice in choices}
+            close = [folded[error.instance.lower()]] if error.instance.lower() in folded else []
+            close = close or difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.6)
             if close:
                 message += f"; did you mean {close[0]!r}?"
         else:
