@@ -357,9 +357,11 @@ class _Builder:
             return None
         why = explain_scalar(node)
         if node.tag in (_INT, _FLOAT, _BOOL, _NULL) and not node.style:
-            kind = {_INT: "integer", _FLOAT: "number", _BOOL: "boolean", _NULL: "null"}[node.tag]
+            kind = {_INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean", _NULL: "null"}[
+                node.tag
+            ]
             detail = f"; {why}" if why else f'; write "{node.value}"'
-            self.issues.append((node, f"keys must be strings, this one is a {kind}{detail}", True))
+            self.issues.append((node, f"keys must be strings, this one is {kind}{detail}", True))
         elif node.tag not in (_STR, _TIMESTAMP):
             self.issues.append((node, _tag_message(node.tag), True))
         return str(node.value)
