@@ -1,0 +1,289 @@
+"""Building the frozen :class:`~qrun.model.Manifest` from a document that passed every check.
+
+The values are trusted here (the schema and reference checks ran first), so this module
+only maps them onto the model: defaults filled in, numbers made floats where the model
+says so, lists made tuples, each element given the JSON path it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Literal, cast
+
+from qrun import jsonpath
+from qrun.duration import parse_duration
+from qrun.model import (
+    JSON,
+    Array,
+    Backend,
+    BackendKind,
+    Circuit,
+    Estimate,
+    EstimatorPub,
+    Execution,
+    ExecutionMode,
+    LeastBusy,
+    LibrarySource,
+    Linspace,
+    Manifest,
+    Metadata,
+    Minimize,
+    NestedFloats,
+    NestedNames,
+    Observable,
+    ParameterValues,
+    Primitive,
+    PrimitiveKind,
+    PrimitiveOptions,
+    Pub,
+    QasmFileSource,
+    QasmSource,
+    RandomValues,
+    SamplerPub,
+    Service,
+    Transpile,
+)
+from qrun.qasm import header_version
+from qrun.references import resolve_file
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from qrun.source import Document
+
+__all__ = ["build_manifest"]
+
+#: A mapping from the validated document (values are JSON, keys strings).
+_Map = dict[str, object]
+
+
+def _map(value: object) -> _Map:
+    return cast("_Map", value) if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[object]:
+    return cast("list[object]", value) if isinstance(value, list) else []
+
+
+def _json(value: object) -> JSON:
+    """Freeze a validated value: lists become tuples, mappings stay mappings."""
+    if isinstance(value, list):
+        return tuple(_json(item) for item in value)
+    if isinstance(value, dict):
+        return {str(key): _json(item) for key, item in value.items()}
+    return cast("JSON", value)
+
+
+def _json_map(value: object) -> Mapping[str, JSON]:
+    return {key: _json(item) for key, item in _map(value).items()}
+
+
+def _floats(value: object) -> NestedFloats:
+    if isinstance(value, list):
+        return tuple(_floats(item) for item in value)
+    return float(cast("float", value))
+
+
+def _names(value: object) -> NestedNames:
+    if isinstance(value, list):
+        return tuple(_names(item) for item in value)
+    return str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(cast("int", value))
+
+
+def _opt_float(value: object) -> float | None:
+    return None if value is None else float(cast("float", value))
+
+
+def _backend(data: _Map) -> Backend:
+    name = data.get("name")
+    options = _json_map(data.get("options"))
+    if name is None:
+        filters = _map(data.get("least_busy"))
+        least_busy = LeastBusy(
+            operational=bool(filters.get("operational", True)),
+            simulator=bool(filters.get("simulator", False)),
+            min_num_qubits=_opt_int(filters.get("min_num_qubits")),
+        )
+        return Backend("least_busy", None, "$.backend", options, least_busy)
+    name = str(name)
+    kind: BackendKind = "aer" if name == "aer" else "fake" if name.startswith("fake_") else "ibm"
+    return Backend(kind, name, "$.backend", options)
+
+
+def _execution(data: _Map) -> Execution:
+    max_time = data.get("max_time")
+    return Execution(
+        mode=cast("ExecutionMode", data.get("mode", "session")),
+        max_time=None if max_time is None else parse_duration(cast("float | str", max_time)),
+        fallback=bool(data.get("fallback", False)),
+        workloads=cast('Literal["concurrent", "sequential"]', data.get("workloads", "concurrent")),
+    )
+
+
+def _circuit(name: str, data: _Map, base: Path) -> Circuit:
+    path = jsonpath.child("$.circuits", name)
+    source: QasmSource | QasmFileSource | LibrarySource
+    if "qasm" in data:
+        text = str(data["qasm"])
+        source = QasmSource(text, header_version(text) or 3)
+    elif "file" in data:
+        resolved, _ = resolve_file(base, str(data["file"]))
+        file = resolved if resolved is not None else base / str(data["file"])
+        source = QasmFileSource(file, header_version(file.read_text("utf-8")) or 3)
+    else:
+        source = LibrarySource(str(data["library"]), _json_map(data.get("args")))
+    return Circuit(name, source, path, measure_all=bool(data.get("measure_all", False)))
+
+
+def _observable(name: str, data: object) -> Observable:
+    if isinstance(data, dict):
+        terms = tuple((str(pauli), float(coeff)) for pauli, coeff in data.items())
+    else:
+        terms = tuple((str(pair[0]), float(pair[1])) for pair in cast("list[list[float]]", data))
+    return Observable(name, terms, jsonpath.child("$.observables", name))
+
+
+def _random(data: _Map, path: str) -> RandomValues:
+    return RandomValues(
+        seed=int(cast("int", data["seed"])),
+        low=float(cast("float", data["low"])),
+        high=float(cast("float", data["high"])),
+        shape=tuple(int(cast("int", n)) for n in _list(data.get("shape"))),
+        path=path,
+    )
+
+
+def _parameter_values(value: object, path: str) -> ParameterValues | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if "linspace" in value:
+            spec = _map(value["linspace"])
+            return Linspace(
+                start=float(cast("float", spec["start"])),
+                stop=float(cast("float", spec["stop"])),
+                num=int(cast("int", spec["num"])),
+                path=jsonpath.child(path, "linspace"),
+            )
+        return _random(_map(value["random"]), jsonpath.child(path, "random"))
+    return Array(_floats(value), path)
+
+
+def _options(data: object) -> PrimitiveOptions:
+    raw = _map(data)
+    tags = _list(_map(raw.get("environment")).get("job_tags"))
+    return PrimitiveOptions(
+        raw=_json_map(raw),
+        default_shots=_opt_int(raw.get("default_shots")),
+        default_precision=_opt_float(raw.get("default_precision")),
+        seed_simulator=_opt_int(raw.get("seed_simulator")),
+        job_tags=tuple(str(tag) for tag in tags),
+    )
+
+
+def _primitive(data: _Map, path: str) -> Primitive:
+    kind: PrimitiveKind = "sampler" if "sampler" in data else "estimator"
+    pubs: list[Pub] = []
+    for index, item in enumerate(_list(data.get("pubs"))):
+        pub = _map(item)
+        pub_path = jsonpath.child(jsonpath.child(path, "pubs"), index)
+        values = _parameter_values(
+            pub.get("parameter_values"), jsonpath.child(pub_path, "parameter_values")
+        )
+        if kind == "sampler":
+            pubs.append(
+                SamplerPub(str(pub["circuit"]), pub_path, values, _opt_int(pub.get("shots")))
+            )
+        else:
+            pubs.append(
+                EstimatorPub(
+                    str(pub["circuit"]),
+                    _names(pub["observables"]),
+                    pub_path,
+                    values,
+                    _opt_float(pub.get("precision")),
+                )
+            )
+    return Primitive(kind, str(data["name"]), tuple(pubs), path, _options(data.get("options")))
+
+
+def _workload(data: _Map, path: str) -> Minimize:
+    cost = _map(data["minimize"])
+    x0_value = data["x0"]
+    x0_path = jsonpath.child(path, "x0")
+    x0: Array | RandomValues
+    if isinstance(x0_value, dict):
+        x0 = _random(_map(x0_value["random"]), jsonpath.child(x0_path, "random"))
+    else:
+        x0 = Array(_floats(x0_value), x0_path)
+    return Minimize(
+        name=str(data["name"]),
+        cost=Estimate(
+            circuit=str(cost["circuit"]),
+            observable=str(cost["observable"]),
+            path=jsonpath.child(path, "minimize"),
+            precision=_opt_float(cost.get("precision")),
+        ),
+        method=str(data["method"]),
+        x0=x0,
+        path=path,
+        maxiter=_opt_int(data.get("maxiter")),
+        tol=_opt_float(data.get("tol")),
+        method_options=_json_map(data.get("method_options")),
+        options=_options(data.get("options")),
+        reference=_opt_float(data.get("reference")),
+    )
+
+
+def build_manifest(document: Document, file: Path) -> Manifest:
+    """The :class:`Manifest` of a document that passed the schema and reference checks."""
+    data = _map(document.data)
+    base = file.parent
+    metadata = _map(data.get("metadata"))
+    service = data.get("service")
+    transpile = _map(data.get("transpile"))
+    return Manifest(
+        version=int(cast("int", data["qrun"])),
+        file=file,
+        text=document.text,
+        sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
+        source=document.source,
+        backend=_backend(_map(data["backend"])),
+        metadata=Metadata(
+            name=cast("str | None", metadata.get("name")),
+            description=cast("str | None", metadata.get("description")),
+            labels={str(k): str(v) for k, v in _map(metadata.get("labels")).items()},
+        ),
+        service=None
+        if service is None
+        else Service(
+            channel=cast("str | None", _map(service).get("channel")),
+            instance=cast("str | None", _map(service).get("instance")),
+            url=cast("str | None", _map(service).get("url")),
+        ),
+        execution=_execution(_map(data.get("execution"))),
+        transpile=Transpile(
+            optimization_level=int(cast("int", transpile.get("optimization_level", 2))),
+            seed=_opt_int(transpile.get("seed")),
+        ),
+        circuits={
+            name: _circuit(name, _map(value), base)
+            for name, value in _map(data.get("circuits")).items()
+        },
+        observables={
+            name: _observable(name, value) for name, value in _map(data.get("observables")).items()
+        },
+        primitives=tuple(
+            _primitive(_map(item), jsonpath.child("$.primitives", index))
+            for index, item in enumerate(_list(data.get("primitives")))
+        ),
+        workloads=tuple(
+            _workload(_map(item), jsonpath.child("$.workloads", index))
+            for index, item in enumerate(_list(data.get("workloads")))
+        ),
+    )

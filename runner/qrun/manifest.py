@@ -1,0 +1,71 @@
+"""Reading manifests: the one door from a YAML file to a trusted :class:`Manifest`.
+
+:func:`check` returns every problem in a file — YAML, schema, cross-references — as
+:class:`~qrun.diagnostics.Issue` objects, all at once. :func:`load_manifest` does the same
+checks and, when there are none, returns the frozen model; otherwise it raises
+:class:`~qrun.errors.ManifestError` carrying every issue. Neither imports Qiskit or NumPy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qrun.errors import ManifestError
+from qrun.references import check_references
+from qrun.source import load_document
+
+if TYPE_CHECKING:
+    from qrun.diagnostics import Issue
+    from qrun.model import Manifest
+    from qrun.source import Document
+
+__all__ = ["check", "load_manifest"]
+
+
+def _judge(path: Path, file: str | None) -> tuple[Document | None, list[Issue]]:
+    from qrun.schema import validate
+
+    try:
+        document = load_document(path, file)
+    except ManifestError as error:
+        return None, list(error.issues)
+    # One stage's verdict on a node is enough: a later stage does not pile on.
+    issues = list(document.issues)
+    judged = {issue.path for issue in issues}
+    if document.data is None:
+        issues.append(document.source.issue("$", "the manifest is empty; it starts with `qrun: 1`"))
+        return document, issues
+    issues.extend(
+        issue for issue in validate(document.data, document.source) if issue.path not in judged
+    )
+    judged = {issue.path for issue in issues}
+    issues.extend(
+        issue
+        for issue in check_references(document.data, document.source, path.parent)
+        if issue.path not in judged
+    )
+    unique = sorted(set(issues), key=lambda issue: (issue.line, issue.column, issue.path))
+    return document, unique
+
+
+def check(path: str | Path, *, file: str | None = None) -> list[Issue]:
+    """Every problem in the manifest at ``path``, in file order; empty if it is valid.
+
+    ``file`` is the name shown in the issues (default: ``path`` as given).
+    """
+    return _judge(Path(path), file if file is not None else str(path))[1]
+
+
+def load_manifest(path: str | Path, *, file: str | None = None) -> Manifest:
+    """The validated manifest at ``path``.
+
+    Raises :class:`~qrun.errors.ManifestError` with every issue if there is any.
+    """
+    from qrun.builder import build_manifest
+
+    location = Path(path)
+    document, issues = _judge(location, file if file is not None else str(path))
+    if issues or document is None:
+        raise ManifestError(issues)
+    return build_manifest(document, location.absolute())

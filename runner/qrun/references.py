@@ -1,0 +1,286 @@
+"""Checks the schema cannot express, done without Qiskit or NumPy.
+
+Every circuit and observable a PUB or workload names must exist; primitive and workload
+names must be unique; durations must parse and be positive; files must exist inside the
+manifest's folder and start with an OpenQASM header; observables' terms must act on the
+same number of qubits; generated values must have a sensible range.
+
+The checks run even when the schema found problems, so they are written defensively:
+a value of the wrong type is skipped here (the schema has already reported it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from qrun import jsonpath
+from qrun.duration import DurationError, parse_duration
+from qrun.qasm import header_version
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from qrun.diagnostics import Issue
+    from qrun.source import YamlSourceMap
+
+__all__ = ["check_references", "resolve_file"]
+
+_PAULI = re.compile(r"[IXYZ]+\Z")
+_LOCAL_BACKEND = re.compile(r"(aer|fake_.*)\Z")
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def resolve_file(base: Path, name: str) -> tuple[Path | None, str | None]:
+    """``name`` resolved inside ``base`` as ``(path, None)``, or ``(None, why not)``."""
+    if PurePath(name).is_absolute():
+        return None, f"{name!r} is an absolute path; name the file relative to the manifest"
+    resolved = (base / name).resolve()
+    if not resolved.is_relative_to(base.resolve()):
+        return None, f"{name!r} leaves the manifest's folder; keep circuit files beside it"
+    if not resolved.is_file():
+        return None, f"no such file {name!r} (looked in {base.resolve()})"
+    return resolved, None
+
+
+class _References:
+    def __init__(self, data: dict[str, object], source: YamlSourceMap, base: Path) -> None:
+        self.data = data
+        self.source = source
+        self.base = base
+        self.circuits = _mapping(data.get("circuits"))
+        self.observables = _mapping(data.get("observables"))
+
+    def issue(self, path: str, message: str) -> Issue:
+        return self.source.issue(path, message)
+
+    def all(self) -> Iterator[Issue]:
+        yield from self.backend()
+        yield from self.execution()
+        yield from self.circuit_sources()
+        yield from self.observable_terms()
+        yield from self.primitives()
+        yield from self.workloads()
+        yield from self.unique_names()
+
+    def backend(self) -> Iterator[Issue]:
+        backend = _mapping(self.data.get("backend"))
+        name = backend.get("name")
+        if "options" in backend and not (isinstance(name, str) and _LOCAL_BACKEND.match(name)):
+            yield self.issue(
+                "$.backend.options",
+                "simulator options apply only to local backends (aer, fake_<name>)",
+            )
+
+    def execution(self) -> Iterator[Issue]:
+        max_time = _mapping(self.data.get("execution")).get("max_time")
+        if isinstance(max_time, str):
+            try:
+                parse_duration(max_time)
+            except DurationError as error:
+                yield self.issue("$.execution.max_time", str(error))
+
+    def circuit_sources(self) -> Iterator[Issue]:
+        for name, circuit in self.circuits.items():
+            path = jsonpath.child("$.circuits", name)
+            circuit = _mapping(circuit)
+            qasm = circuit.get("qasm")
+            if isinstance(qasm, str):
+                yield from self.qasm_header(jsonpath.child(path, "qasm"), qasm)
+            file = circuit.get("file")
+            if isinstance(file, str):
+                file_path = jsonpath.child(path, "file")
+                resolved, problem = resolve_file(self.base, file)
+                if problem is not None or resolved is None:
+                    yield self.issue(file_path, problem or "cannot resolve the file")
+                else:
+                    try:
+                        text = resolved.read_text("utf-8")
+                    except (OSError, UnicodeDecodeError) as error:
+                        yield self.issue(file_path, f"cannot read {file!r}: {error}")
+                    else:
+                        yield from self.qasm_header(file_path, text)
+            if "args" in circuit and "library" not in circuit:
+                yield self.issue(
+                    jsonpath.child(path, "args"), "`args` go with `library` circuits only"
+                )
+
+    def qasm_header(self, path: str, text: str) -> Iterator[Issue]:
+        version = header_version(text)
+        if version is None:
+            yield self.issue(
+                path,
+                "OpenQASM must start with a version header, 'OPENQASM 2.0;' or 'OPENQASM 3.0;'",
+            )
+        elif version not in (2, 3):
+            yield self.issue(path, f"OpenQASM {version} is not supported; use version 2 or 3")
+
+    def observable_terms(self) -> Iterator[Issue]:
+        for name, observable in self.observables.items():
+            path = jsonpath.child("$.observables", name)
+            terms: list[tuple[str, str]] = []  # (pauli, path of the term)
+            if isinstance(observable, dict):
+                terms = [(str(p), jsonpath.child(path, str(p))) for p in observable]
+            for index, pair in enumerate(_sequence(observable)):
+                pair_path = jsonpath.child(path, index)
+                if not isinstance(pair, list) or len(pair) != 2:
+                    continue  # the schema reports the shape
+                pauli, coefficient = pair
+                if not isinstance(pauli, str) or not _PAULI.match(pauli):
+                    yield self.issue(
+                        jsonpath.child(pair_path, 0),
+                        f"expected a Pauli string of I, X, Y, Z first, got {pauli!r}",
+                    )
+                    continue
+                if not _is_number(coefficient):
+                    yield self.issue(
+                        jsonpath.child(pair_path, 1),
+                        f"expected a number as the coefficient, got {coefficient!r}",
+                    )
+                terms.append((pauli, pair_path))
+            if terms:
+                width = len(terms[0][0])
+                for pauli, term_path in terms[1:]:
+                    if len(pauli) != width:
+                        yield self.issue(
+                            term_path,
+                            f"{pauli!r} acts on {len(pauli)} qubits but {terms[0][0]!r} on "
+                            f"{width}; all terms of an observable have the same width",
+                        )
+
+    def circuit_name(self, path: str, name: object) -> Iterator[Issue]:
+        if isinstance(name, str) and name not in self.circuits:
+            yield self.issue(path, _unknown("circuit", name, self.circuits))
+
+    def observable_names(self, path: str, names: object) -> Iterator[Issue]:
+        if isinstance(names, str):
+            if names not in self.observables:
+                yield self.issue(path, _unknown("observable", names, self.observables))
+        elif isinstance(names, list):
+            for index, item in enumerate(names):
+                yield from self.observable_names(jsonpath.child(path, index), item)
+            yield from self.rectangular(path, names, "observables")
+
+    def rectangular(self, path: str, values: list[object], what: str) -> Iterator[Issue]:
+        """Nested lists must form an array: every row at one depth has the same length."""
+        rows = [row for row in values if isinstance(row, list)]
+        if rows and len(rows) != len(values):
+            yield self.issue(path, f"{what} mix lists and single values at the same depth")
+        elif rows and len({len(row) for row in rows}) > 1:
+            lengths = ", ".join(str(len(row)) for row in rows)
+            yield self.issue(path, f"{what} rows differ in length ({lengths}); they must match")
+
+    def parameter_values(self, path: str, values: object) -> Iterator[Issue]:
+        if isinstance(values, list):
+            yield from self.nested_numbers(path, values)
+        generator = _mapping(values)
+        linspace = _mapping(generator.get("linspace"))
+        if linspace and not all(_finite(linspace.get(key)) for key in ("start", "stop")):
+            yield self.issue(jsonpath.child(path, "linspace"), "start and stop must be finite")
+        yield from self.random_range(jsonpath.child(path, "random"), generator.get("random"))
+
+    def nested_numbers(self, path: str, values: list[object]) -> Iterator[Issue]:
+        yield from self.rectangular(path, values, "parameter values")
+        for index, item in enumerate(values):
+            if isinstance(item, list):
+                yield from self.nested_numbers(jsonpath.child(path, index), item)
+
+    def random_range(self, path: str, random: object) -> Iterator[Issue]:
+        random = _mapping(random)
+        low, high = random.get("low"), random.get("high")
+        if _finite(low) and _finite(high) and not float(low) < float(high):  # type: ignore[arg-type]
+            yield self.issue(path, f"low ({low}) must be less than high ({high})")
+        elif random and not (_finite(low) and _finite(high)) and _is_number(low):
+            yield self.issue(path, "low and high must be finite numbers")
+
+    def primitives(self) -> Iterator[Issue]:
+        for index, primitive in enumerate(_sequence(self.data.get("primitives"))):
+            path = jsonpath.child("$.primitives", index)
+            for pub_index, pub in enumerate(_sequence(_mapping(primitive).get("pubs"))):
+                pub_path = jsonpath.child(jsonpath.child(path, "pubs"), pub_index)
+                pub = _mapping(pub)
+                yield from self.circuit_name(
+                    jsonpath.child(pub_path, "circuit"), pub.get("circuit")
+                )
+                if "observables" in pub:
+                    yield from self.observable_names(
+                        jsonpath.child(pub_path, "observables"), pub["observables"]
+                    )
+                if "parameter_values" in pub:
+                    yield from self.parameter_values(
+                        jsonpath.child(pub_path, "parameter_values"), pub["parameter_values"]
+                    )
+
+    def workloads(self) -> Iterator[Issue]:
+        for index, workload in enumerate(_sequence(self.data.get("workloads"))):
+            path = jsonpath.child("$.workloads", index)
+            workload = _mapping(workload)
+            cost = _mapping(workload.get("minimize"))
+            cost_path = jsonpath.child(path, "minimize")
+            yield from self.circuit_name(jsonpath.child(cost_path, "circuit"), cost.get("circuit"))
+            observable = cost.get("observable")
+            if isinstance(observable, str):
+                yield from self.observable_names(
+                    jsonpath.child(cost_path, "observable"), observable
+                )
+            x0 = workload.get("x0")
+            x0_path = jsonpath.child(path, "x0")
+            if isinstance(x0, dict):
+                yield from self.random_range(jsonpath.child(x0_path, "random"), x0.get("random"))
+            for item_index, item in enumerate(_sequence(x0)):
+                if _is_number(item) and not _finite(item):
+                    yield self.issue(jsonpath.child(x0_path, item_index), "x0 must be finite")
+
+    def unique_names(self) -> Iterator[Issue]:
+        seen: dict[str, str] = {}
+        for section in ("primitives", "workloads"):
+            for index, item in enumerate(_sequence(self.data.get(section))):
+                name = _mapping(item).get("name")
+                if not isinstance(name, str):
+                    continue
+                path = jsonpath.child(jsonpath.child(f"$.{section}", index), "name")
+                if name in seen:
+                    line, column = self.source.position(seen[name])
+                    yield self.issue(
+                        path,
+                        f"the name {name!r} is already used at {line}:{column}; "
+                        "primitive and workload names name the results, so they must be unique",
+                    )
+                else:
+                    seen[name] = path
+
+
+def _finite(value: object) -> bool:
+    return _is_number(value) and math.isfinite(value)  # type: ignore[arg-type]
+
+
+def _unknown(kind: str, name: str, known: dict[str, object]) -> str:
+    message = f"unknown {kind} {name!r}"
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"{message}; did you mean {close[0]!r}?"
+    if known:
+        return f"{message} (defined: {', '.join(known)})"
+    return f"{message}; define it under `{kind}s:`"
+
+
+def check_references(data: object, source: YamlSourceMap, base: Path) -> list[Issue]:
+    """Every cross-reference and sanity problem in ``data`` (a manifest's values)."""
+    if not isinstance(data, dict):
+        return []
+    return list(_References(data, source, base).all())
