@@ -19,6 +19,7 @@ walking the tree along the issue's JSON path (:class:`YamlSourceMap`).
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -357,9 +358,11 @@ class _Builder:
             return None
         why = explain_scalar(node)
         if node.tag in (_INT, _FLOAT, _BOOL, _NULL) and not node.style:
-            kind = {_INT: "integer", _FLOAT: "number", _BOOL: "boolean", _NULL: "null"}[node.tag]
+            kind = {_INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean", _NULL: "null"}[
+                node.tag
+            ]
             detail = f"; {why}" if why else f'; write "{node.value}"'
-            self.issues.append((node, f"keys must be strings, this one is a {kind}{detail}", True))
+            self.issues.append((node, f"keys must be strings, this one is {kind}{detail}", True))
         elif node.tag not in (_STR, _TIMESTAMP):
             self.issues.append((node, _tag_message(node.tag), True))
         return str(node.value)
@@ -434,6 +437,18 @@ def parse_document(file: str, text: str) -> Document:
         raise _refuse(file, 1, 1, f"the file is larger than {MAX_BYTES // 1024 // 1024} MiB")
     if text:
         _check_nesting(file, text)
+    # The node tree and the values are acyclic (cycles are refused), so the cyclic
+    # garbage collector has nothing to find while they are built, only time to waste.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(file, text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse(file: str, text: str) -> Document:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
