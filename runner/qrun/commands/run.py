@@ -1,0 +1,64 @@
+"""``qrun run MANIFEST`` (or ``qrun MANIFEST``): run a manifest's workload and record it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["configure", "main"]
+
+
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--channel``, ``--instance`` and ``--url``: where the runtime provider connects."""
+    group = parser.add_argument_group("service (ibm_* and least_busy backends)")
+    group.add_argument("--channel", help="Runtime channel, e.g. ibm_quantum_platform")
+    group.add_argument("--instance", help="instance CRN or name")
+    group.add_argument("--url", help="service URL; any Runtime-compatible service")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", type=Path, help="the manifest to run")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="record folder (default: runs/<UTC timestamp>-<name>/ beside the manifest)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results document to stdout")
+    add_service_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
+    from qrun.manifest import load_manifest
+    from qrun.progress import TerminalProgress, wants_progress
+    from qrun.providers import ServiceSettings
+    from qrun.record import render_results
+    from qrun.runner import run_manifest
+
+    manifest = load_manifest(args.manifest)
+    settings = ServiceSettings(channel=args.channel, instance=args.instance, url=args.url)
+    display = TerminalProgress() if wants_progress() and not args.json else None
+    with display or nullcontext():
+        report = run_manifest(manifest, settings=settings, output=args.output, progress=display)
+    outcome = report.outcome
+    if args.json:
+        sys.stdout.write(json.dumps(report.results, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_results(report.results) + "\n")
+    sys.stderr.write(f"qrun: record written to {report.folder}\n")
+    if outcome.interrupted:
+        sys.stderr.write("qrun: interrupted; the session was cancelled, finished results kept\n")
+        return EXIT_INTERRUPTED
+    if outcome.failed:
+        for job in outcome.failed:
+            sys.stderr.write(f"qrun: {job.name}: job {job.job_id} {job.status}: {job.error}\n")
+        return EXIT_USER
+    return EXIT_OK

@@ -1,0 +1,230 @@
+"""Executing a plan: open the session (or batch, or nothing), submit one job per primitive
+in manifest order, close, and collect the results.
+
+A keyboard interrupt cancels the session at once, so no session is left open and billing;
+the results of jobs that had already finished are kept and the outcome is marked
+interrupted. Iterative workloads plug in at :data:`WORKLOAD_RUNNERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from qrun.errors import JobCancelledError, JobError, PlanError, QrunError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from qiskit.primitives import PrimitiveResult
+
+    from qrun.clock import Clock
+    from qrun.model import Workload
+    from qrun.plan import Plan, PlannedPrimitive
+    from qrun.providers import Channel, ChannelMode, Job, Provider
+
+__all__ = [
+    "WORKLOAD_RUNNERS",
+    "JobRecord",
+    "Progress",
+    "RunOutcome",
+    "SilentProgress",
+    "WorkloadRunner",
+    "execute",
+]
+
+
+@dataclass
+class JobRecord:
+    """What the run record keeps of one job."""
+
+    name: str  # the primitive (or workload) that submitted it
+    kind: str
+    job_id: str
+    tags: tuple[str, ...]
+    status: str
+    submitted_at: float
+    finished_at: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    """What happened: the channel, its details before and after, the jobs and results."""
+
+    plan: Plan
+    mode: ChannelMode
+    started_at: float
+    fallback: bool = False  # ran as a batch because the instance cannot open sessions
+    session_id: str | None = None
+    details_start: Mapping[str, object] | None = None
+    details_end: Mapping[str, object] | None = None
+    status_end: str | None = None
+    jobs: list[JobRecord] = field(default_factory=list)
+    results: dict[str, PrimitiveResult] = field(default_factory=dict)
+    workload_results: dict[str, Mapping[str, object]] = field(default_factory=dict)
+    interrupted: bool = False
+    finished_at: float | None = None
+
+    @property
+    def failed(self) -> list[JobRecord]:
+        return [job for job in self.jobs if job.error is not None]
+
+
+class Progress(Protocol):
+    """What the executor tells a progress display."""
+
+    def submitted(self, name: str, job_id: str) -> None: ...
+
+    def waiting(self, name: str, job_id: str) -> None: ...
+
+    def finished(self, name: str, job_id: str, status: str) -> None: ...
+
+
+class SilentProgress:
+    """No display (tests, ``--json``, CI, output that is not a terminal)."""
+
+    def submitted(self, name: str, job_id: str) -> None:
+        pass
+
+    def waiting(self, name: str, job_id: str) -> None:
+        pass
+
+    def finished(self, name: str, job_id: str, status: str) -> None:
+        pass
+
+
+class WorkloadRunner(Protocol):
+    """Runs one iterative workload in an open channel, recording its jobs in ``outcome``."""
+
+    def __call__(
+        self, workload: Workload, channel: Channel, outcome: RunOutcome, progress: Progress
+    ) -> Mapping[str, object]: ...
+
+
+#: workload class name -> its runner. A workload kind with no runner is refused before
+#: anything is submitted.
+WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {}
+
+
+def _check_workloads(plan: Plan) -> None:
+    for workload in plan.manifest.workloads:
+        if type(workload).__name__ not in WORKLOAD_RUNNERS:
+            raise QrunError(
+                plan.manifest.source.issue(
+                    workload.path,
+                    f"running {type(workload).__name__.lower()} workloads is not supported "
+                    "by this version of qrun yet",
+                ).__str__()
+            )
+
+
+def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
+    execution = plan.manifest.execution
+    try:
+        return provider.open(plan.backend, plan.mode, plan.max_time)
+    except PlanError as error:
+        if plan.mode != "session":
+            raise
+        if not execution.fallback:
+            where = plan.manifest.source.issue(f"{execution.path}.mode", "").__str__()
+            raise PlanError(
+                f"{where.rstrip(': ')}: {error}; nothing was submitted. Run it as a batch "
+                "(execution.mode: batch), or set execution.fallback: true to do so "
+                "automatically."
+            ) from error
+    outcome.mode = "batch"
+    outcome.fallback = True
+    return provider.open(plan.backend, "batch", plan.max_time)
+
+
+def _submit(
+    primitive: PlannedPrimitive, channel: Channel, clock: Clock, outcome: RunOutcome
+) -> tuple[Job, JobRecord]:
+    options = primitive.primitive.options
+    job = channel.submit(primitive.primitive.kind, [pub.pub for pub in primitive.pubs], options)
+    record = JobRecord(
+        name=primitive.name,
+        kind=primitive.primitive.kind,
+        job_id=job.job_id(),
+        tags=options.job_tags,
+        status=job.status(),
+        submitted_at=clock.now(),
+    )
+    outcome.jobs.append(record)
+    return job, record
+
+
+def _collect(job: Job, record: JobRecord, clock: Clock, outcome: RunOutcome) -> None:
+    try:
+        outcome.results[record.name] = job.result()
+    except JobError as error:
+        record.error = error.reason
+    record.status = job.status()
+    record.finished_at = clock.now()
+    if isinstance(record.error, str) and record.status not in ("ERROR", "CANCELLED"):
+        record.status = "ERROR"
+
+
+def _keep_finished(submitted: list[tuple[Job, JobRecord]], outcome: RunOutcome) -> None:
+    """After an interrupt: keep results of jobs that finished, cancel the others."""
+    for job, record in submitted:
+        if record.name in outcome.results:
+            continue
+        try:
+            status = job.status()
+            if status == "DONE":
+                outcome.results[record.name] = job.result(timeout=0)
+            elif status not in ("ERROR", "CANCELLED"):
+                job.cancel()
+                status = job.status()
+        except (JobError, JobCancelledError) as error:
+            record.error = error.reason
+            status = job.status()
+        record.status = status
+
+
+def execute(
+    plan: Plan,
+    provider: Provider,
+    *,
+    clock: Clock,
+    progress: Progress | None = None,
+    on_submitted: Callable[[RunOutcome], None] | None = None,
+) -> RunOutcome:
+    """Run ``plan`` on ``provider``; return what happened (also when interrupted).
+
+    ``on_submitted`` is called after each submission, before any wait, so that a journal
+    of job ids can be written for a run that is interrupted.
+    """
+    display = progress or SilentProgress()
+    _check_workloads(plan)
+    outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now())
+    channel = _open(plan, provider, outcome)
+    outcome.session_id = channel.session_id
+    outcome.details_start = channel.details()
+    submitted: list[tuple[Job, JobRecord]] = []
+    try:
+        for primitive in plan.primitives:
+            job, record = _submit(primitive, channel, clock, outcome)
+            submitted.append((job, record))
+            display.submitted(record.name, record.job_id)
+            if on_submitted is not None:
+                on_submitted(outcome)
+        for workload in plan.manifest.workloads:
+            runner = WORKLOAD_RUNNERS[type(workload).__name__]
+            outcome.workload_results[workload.name] = runner(workload, channel, outcome, display)
+        channel.close()  # no more jobs: the session drains and then closes at once
+        for job, record in submitted:
+            display.waiting(record.name, record.job_id)
+            _collect(job, record, clock, outcome)
+            display.finished(record.name, record.job_id, record.status)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        channel.cancel()
+        _keep_finished(submitted, outcome)
+    finally:
+        outcome.details_end = channel.details()
+        outcome.status_end = channel.status()
+        outcome.finished_at = clock.now()
+    return outcome

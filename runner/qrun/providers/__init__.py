@@ -1,0 +1,62 @@
+"""Providers: where a manifest runs. A protocol plus a registry dict.
+
+``local`` runs ``aer`` and ``fake_*`` backends on qrun's embedded lifecycle engine;
+``runtime`` runs ``ibm_*`` and ``least_busy`` through ``qiskit_ibm_runtime`` against IBM
+Quantum or any Runtime-compatible URL. Provider modules are imported only when chosen,
+so a local run never imports ``qiskit_ibm_runtime``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, cast
+
+from qrun.providers.base import (
+    Channel,
+    ChannelMode,
+    Job,
+    Provider,
+    ResolvedBackend,
+    ServiceSettings,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from qrun.model import BackendKind
+
+__all__ = [
+    "PROVIDERS",
+    "PROVIDER_FOR_KIND",
+    "Channel",
+    "ChannelMode",
+    "Job",
+    "Provider",
+    "ResolvedBackend",
+    "ServiceSettings",
+    "provider_for",
+]
+
+#: provider name -> "module:factory"; the factory takes :class:`ServiceSettings`.
+PROVIDERS: dict[str, str] = {
+    "local": "qrun.providers.local:LocalProvider",
+    "runtime": "qrun.providers.runtime:RuntimeProvider",
+}
+
+#: the manifest's backend kind -> the provider that runs it.
+PROVIDER_FOR_KIND: dict[BackendKind, str] = {
+    "aer": "local",
+    "fake": "local",
+    "ibm": "runtime",
+    "least_busy": "runtime",
+}
+
+
+def provider_for(kind: BackendKind, settings: ServiceSettings | None = None) -> Provider:
+    """A new provider for backends of ``kind``."""
+    module_name, _, factory_name = PROVIDERS[PROVIDER_FOR_KIND[kind]].partition(":")
+    factory = cast(
+        "Callable[[ServiceSettings], Provider]",
+        getattr(importlib.import_module(module_name), factory_name),
+    )
+    return factory(settings or ServiceSettings())

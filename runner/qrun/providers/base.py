@@ -1,0 +1,102 @@
+"""What a provider offers the runner: backends, and a channel (session, batch or plain
+jobs) to submit primitive jobs through.
+
+Both providers, the embedded ``local`` one and the ``runtime`` one over
+``qiskit_ibm_runtime``, expose this same surface, so the executor never knows which
+one it drives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from qiskit.primitives import PrimitiveResult
+    from qiskit.providers import BackendV2
+    from qiskit.transpiler import Target
+
+    from qrun.clock import Clock
+    from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
+
+__all__ = ["Channel", "ChannelMode", "Job", "Provider", "ResolvedBackend", "ServiceSettings"]
+
+ChannelMode = Literal["session", "batch", "job"]
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where the runtime provider connects; credentials come from the saved account or the
+    ``QISKIT_IBM_*`` environment variables, never from here."""
+
+    channel: str | None = None
+    instance: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedBackend:
+    """The backend a manifest runs on, as found by its provider."""
+
+    name: str
+    kind: str  # the manifest's backend kind: aer, fake, ibm, least_busy
+    provider: str
+    transpile_for: BackendV2 | Target  # what circuits are transpiled for
+    chosen_by: str | None = None  # "least_busy" when the service picked it
+    num_qubits: int | None = None
+
+
+class Job(Protocol):
+    """A submitted primitive job (``RuntimeJobV2`` and the local engine's handle)."""
+
+    def job_id(self) -> str: ...
+
+    def status(self) -> str: ...
+
+    def result(self, timeout: float | None = None) -> PrimitiveResult: ...
+
+    def cancel(self) -> None: ...
+
+
+class Channel(Protocol):
+    """A session, a batch, or plain jobs on one backend."""
+
+    @property
+    def mode(self) -> ChannelMode: ...
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    def status(self) -> str | None: ...
+
+    def details(self) -> Mapping[str, object] | None: ...
+
+    def submit(
+        self, kind: PrimitiveKind, pubs: Sequence[object], options: PrimitiveOptions
+    ) -> Job: ...
+
+    def close(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+class Provider(Protocol):
+    """Where a manifest runs."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock runs are timed with."""
+        ...
+
+    def resolve(self, backend: Backend) -> ResolvedBackend: ...
+
+    def open(
+        self, backend: ResolvedBackend, mode: ChannelMode, max_time: float | None
+    ) -> Channel: ...
+
+    def shutdown(self) -> None: ...

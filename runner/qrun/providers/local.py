@@ -1,0 +1,166 @@
+"""The ``local`` provider: ``aer`` and ``fake_*`` backends on qrun's lifecycle engine.
+
+Sessions and batches are the engine's, so their ``status()`` and ``details()`` follow the
+documented lifecycle; jobs compute on Aer (with the fake backend's noise for ``fake_*``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qrun.errors import BackendError
+from qrun.providers.base import ResolvedBackend, ServiceSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from qiskit.primitives import PrimitiveResult
+
+    from qrun.clock import Clock
+    from qrun.engine import Engine, JobHandle, SessionHandle
+    from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
+    from qrun.providers.base import ChannelMode
+
+__all__ = ["LocalChannel", "LocalProvider", "engine_options"]
+
+
+def engine_options(options: PrimitiveOptions) -> dict[str, object]:
+    """The options the engine reads, from a primitive's manifest options."""
+    chosen: dict[str, object] = {}
+    if options.default_shots is not None:
+        chosen["default_shots"] = options.default_shots
+    if options.default_precision is not None:
+        chosen["default_precision"] = options.default_precision
+    if options.seed_simulator is not None:
+        chosen["seed_simulator"] = options.seed_simulator
+    return chosen
+
+
+class _LocalJob:
+    """An engine job whose ``result()`` waits on the engine's clock."""
+
+    def __init__(self, handle: JobHandle) -> None:
+        self._handle = handle
+
+    def job_id(self) -> str:
+        return self._handle.job_id()
+
+    def status(self) -> str:
+        return self._handle.status()
+
+    def result(self, timeout: float | None = None) -> PrimitiveResult:
+        result: PrimitiveResult = self._handle.result(timeout=timeout)
+        return result
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+class LocalChannel:
+    """A session or batch on the engine, or plain jobs (``mode="job"``)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        backend: str,
+        instance: str,
+        mode: ChannelMode,
+        session: SessionHandle | None,
+    ) -> None:
+        self._engine = engine
+        self._backend = backend
+        self._instance = instance
+        self._mode: ChannelMode = mode
+        self._session = session
+
+    @property
+    def mode(self) -> ChannelMode:
+        return self._mode
+
+    @property
+    def session_id(self) -> str | None:
+        return None if self._session is None else self._session.session_id
+
+    def status(self) -> str | None:
+        return None if self._session is None else self._session.status()
+
+    def details(self) -> Mapping[str, object] | None:
+        return None if self._session is None else self._session.details()
+
+    def submit(
+        self, kind: PrimitiveKind, pubs: Sequence[object], options: PrimitiveOptions
+    ) -> _LocalJob:
+        handle = self._engine.submit(
+            kind,
+            pubs,
+            backend=self._backend,
+            instance=self._instance,
+            session_id=self.session_id,
+            options=engine_options(options),
+            tags=options.job_tags,
+        )
+        return _LocalJob(handle)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def cancel(self) -> None:
+        if self._session is not None:
+            self._session.cancel()
+        for job in self._engine.jobs(instance=self._instance, pending=True):
+            if job.session_id is None and job.backend_name == self._backend:
+                job.cancel()
+
+
+class LocalProvider:
+    """Runs on an :class:`~qrun.engine.Engine`: a new one on the system clock by default,
+    or the one given (tests pass an engine on a virtual clock, or with an Open Plan
+    instance)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        settings: ServiceSettings | None = None,
+        *,
+        engine: Engine | None = None,
+        instance: str | None = None,
+    ) -> None:
+        from qrun.engine import Engine
+
+        self._owns_engine = engine is None
+        self.engine: Engine = engine if engine is not None else Engine()
+        self.instance = instance or "local"
+        del settings  # the local engine has no service to connect to
+
+    @property
+    def clock(self) -> Clock:
+        return self.engine.clock
+
+    def resolve(self, backend: Backend) -> ResolvedBackend:
+        if backend.kind not in ("aer", "fake") or backend.name is None:
+            raise BackendError(f"the local provider cannot run a {backend.kind!r} backend")
+        name = backend.name
+        target = self.engine.backend_spec(name).target  # BackendError for an unknown name
+        return ResolvedBackend(
+            name=name,
+            kind=backend.kind,
+            provider=self.name,
+            transpile_for=target,
+            num_qubits=target.num_qubits,
+        )
+
+    def open(
+        self, backend: ResolvedBackend, mode: ChannelMode, max_time: float | None
+    ) -> LocalChannel:
+        session = None
+        if mode != "job":
+            session = self.engine.open_session(
+                backend.name, instance=self.instance, mode=mode, max_time=max_time
+            )
+        return LocalChannel(self.engine, backend.name, self.instance, mode, session)
+
+    def shutdown(self) -> None:
+        if self._owns_engine:
+            self.engine.shutdown()

@@ -1,0 +1,201 @@
+"""``results.json``: primitive results in a documented, versioned JSON form, and back.
+
+The document (``format: "qrun.results/1"``)::
+
+    {"format": "qrun.results/1",
+     "primitives": [
+       {"name": "counts", "kind": "sampler", "job_id": "…", "status": "DONE",
+        "metadata": {…},
+        "pubs": [
+          {"index": 0, "circuit": "bell", "shape": [], "num_shots": 4096,
+           "metadata": {…},
+           "registers": {"c": {"num_bits": 2,
+                               "counts": {"00": 2074, "11": 2022},
+                               "bitstrings": ["11", "00", …]}}}]},
+       {"name": "energy", "kind": "estimator", …,
+        "pubs": [{"index": 0, "circuit": "ansatz", "shape": [3],
+                  "evs": [...], "stds": [...], "metadata": {…}}]}]}
+
+``bitstrings`` lists every shot in order (bindings in C order, then shots), so
+:func:`load_results` rebuilds the exact ``BitArray``; ``counts`` add up all bindings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
+
+from qrun.errors import QrunError
+
+if TYPE_CHECKING:
+    from qiskit.primitives import PrimitiveResult
+
+    from qrun.model import JSON
+
+__all__ = ["FORMAT", "PrimitiveDocument", "ResultsDocument", "load_results", "to_document"]
+
+FORMAT = "qrun.results/1"
+
+
+class PrimitiveDocument(TypedDict):
+    name: str
+    kind: str
+    job_id: str | None
+    status: str
+    metadata: JSON
+    pubs: list[dict[str, JSON]]
+
+
+class ResultsDocument(TypedDict):
+    format: str
+    primitives: list[PrimitiveDocument]
+
+
+def plain(value: object) -> JSON:
+    """``value`` as JSON: arrays become lists, unknown objects their ``str``."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(plain(item) for item in value)
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return plain(tolist())
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return str(isoformat())
+    return str(value)
+
+
+def _sampler_pub(pub_result: object, index: int, circuit: str) -> dict[str, JSON]:
+    from qiskit.primitives import BitArray
+
+    data = getattr(pub_result, "data")  # noqa: B009
+    registers: dict[str, JSON] = {}
+    num_shots = 0
+    for register, value in data.items():
+        if not isinstance(value, BitArray):
+            continue
+        num_shots = value.num_shots
+        registers[register] = {
+            "num_bits": value.num_bits,
+            "counts": dict(sorted(value.get_counts().items())),
+            "bitstrings": tuple(value.get_bitstrings()),
+        }
+    return {
+        "index": index,
+        "circuit": circuit,
+        "shape": tuple(data.shape),
+        "num_shots": num_shots,
+        "metadata": plain(getattr(pub_result, "metadata", {})),
+        "registers": registers,
+    }
+
+
+def _estimator_pub(pub_result: object, index: int, circuit: str) -> dict[str, JSON]:
+    data = getattr(pub_result, "data")  # noqa: B009
+    return {
+        "index": index,
+        "circuit": circuit,
+        "shape": tuple(data.shape),
+        "evs": plain(data.evs),
+        "stds": plain(data.stds),
+        "metadata": plain(getattr(pub_result, "metadata", {})),
+    }
+
+
+def to_document(
+    primitives: Sequence[tuple[str, str, str | None, str, Sequence[str]]],
+    results: Mapping[str, PrimitiveResult],
+) -> ResultsDocument:
+    """The results document; ``primitives`` are (name, kind, job id, status, circuit of
+    each PUB) in manifest order, ``results`` the results of the jobs that finished."""
+    documents: list[PrimitiveDocument] = []
+    for name, kind, job_id, status, circuits in primitives:
+        result = results.get(name)
+        pubs: list[dict[str, JSON]] = []
+        if result is not None:
+            encode = _sampler_pub if kind == "sampler" else _estimator_pub
+            pubs = [
+                encode(pub_result, index, circuits[index] if index < len(circuits) else "")
+                for index, pub_result in enumerate(result)
+            ]
+        documents.append(
+            {
+                "name": name,
+                "kind": kind,
+                "job_id": job_id,
+                "status": status,
+                "metadata": plain(result.metadata) if result is not None else None,
+                "pubs": pubs,
+            }
+        )
+    return {"format": FORMAT, "primitives": documents}
+
+
+def _decode_sampler(pub: Mapping[str, object]) -> object:
+    from qiskit.primitives import BitArray, DataBin, SamplerPubResult
+
+    shape = tuple(int(str(size)) for size in _sequence(pub["shape"]))
+    arrays: dict[str, BitArray] = {}
+    registers = pub["registers"]
+    assert isinstance(registers, Mapping)
+    for register, body in registers.items():
+        assert isinstance(body, Mapping)
+        samples = [str(bits) for bits in _sequence(body["bitstrings"])]
+        bit_array = BitArray.from_samples(samples, int(body["num_bits"]))
+        arrays[str(register)] = bit_array.reshape(*shape, int(str(pub["num_shots"])))
+    metadata = pub.get("metadata") or {}
+    return SamplerPubResult(DataBin(**arrays, shape=shape), metadata=metadata)
+
+
+def _decode_estimator(pub: Mapping[str, object]) -> object:
+    import numpy as np
+    from qiskit.primitives import DataBin, PubResult
+
+    shape = tuple(int(str(size)) for size in _sequence(pub["shape"]))
+    evs = np.asarray(pub["evs"], dtype=float).reshape(shape)
+    stds = np.asarray(pub["stds"], dtype=float).reshape(shape)
+    metadata = pub.get("metadata") or {}
+    return PubResult(DataBin(evs=evs, stds=stds, shape=shape), metadata=metadata)
+
+
+def _sequence(value: object) -> Sequence[object]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def load_results(path: str | Path) -> dict[str, PrimitiveResult]:
+    """The results of a run record as Qiskit objects, by primitive name in manifest order.
+
+    ``path`` is a run record folder or its ``results.json``. Samplers give back
+    ``SamplerPubResult`` with a ``BitArray`` per classical register, estimators
+    ``PubResult`` with ``evs`` and ``stds``. A primitive whose job did not finish has no
+    entry.
+    """
+    from qiskit.primitives import PrimitiveResult
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / "results.json"
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise QrunError(f"{file}: cannot read run results: {error}") from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise QrunError(f"{file}: not a qrun results document (expected format {FORMAT!r})")
+    results: dict[str, PrimitiveResult] = {}
+    for primitive in document["primitives"]:
+        if primitive.get("metadata") is None:
+            continue
+        decode = _decode_sampler if primitive["kind"] == "sampler" else _decode_estimator
+        pubs = [decode(pub) for pub in primitive["pubs"]]
+        results[primitive["name"]] = PrimitiveResult(pubs, metadata=primitive["metadata"])
+    return results

@@ -1,0 +1,76 @@
+"""Running a manifest end to end: plan, execute, record.
+
+This is the library face of ``qrun run``: ``run_manifest(manifest)`` returns a
+:class:`RunReport` with the outcome, the record folder and the results document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qrun.execute import execute
+from qrun.plan import make_plan
+from qrun.providers import ServiceSettings, provider_for
+from qrun.record import default_folder, write_journal, write_record
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from qrun.execute import Progress, RunOutcome
+    from qrun.model import Manifest
+    from qrun.providers import Provider
+    from qrun.results import ResultsDocument
+
+__all__ = ["RunReport", "run_manifest", "service_settings"]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run produced."""
+
+    outcome: RunOutcome
+    folder: Path
+    results: ResultsDocument
+
+
+def service_settings(manifest: Manifest, overrides: ServiceSettings | None) -> ServiceSettings:
+    """The manifest's ``service`` with any command-line value taking precedence."""
+    service = manifest.service
+    given = overrides or ServiceSettings()
+    return ServiceSettings(
+        channel=given.channel or (service.channel if service else None),
+        instance=given.instance or (service.instance if service else None),
+        url=given.url or (service.url if service else None),
+    )
+
+
+def run_manifest(
+    manifest: Manifest,
+    *,
+    provider: Provider | None = None,
+    settings: ServiceSettings | None = None,
+    output: Path | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Plan (raising every problem at once), run, and record ``manifest``.
+
+    ``output`` is the record folder (default ``runs/<UTC timestamp>-<name>/`` beside the
+    manifest). An interrupted run still writes its record; ``outcome.interrupted`` says so.
+    """
+    chosen = provider or provider_for(manifest.backend.kind, service_settings(manifest, settings))
+    try:
+        plan = make_plan(manifest, chosen)
+        folder = output or default_folder(manifest, chosen.clock.now())
+        outcome = execute(
+            plan,
+            chosen,
+            clock=chosen.clock,
+            progress=progress,
+            on_submitted=lambda partial: write_journal(partial, folder),
+        )
+        document = write_record(outcome, folder)
+    finally:
+        if provider is None:
+            chosen.shutdown()
+    return RunReport(outcome, folder, document)
