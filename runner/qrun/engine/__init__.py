@@ -1,0 +1,37 @@
+"""The session lifecycle engine: an executable model of Runtime sessions running real jobs.
+
+See :mod:`qrun.engine.core` for the scheduling rules and the choices made where the
+documentation is silent.
+"""
+
+from __future__ import annotations
+
+from qrun.engine.backends import BackendSpec
+from qrun.engine.core import DEFAULT_PRECISION, DEFAULT_SHOTS, Engine
+from qrun.engine.executor import Executor, NullExecutor, ProcessExecutor, ThreadExecutor
+from qrun.engine.instance import Instance, Plan
+from qrun.engine.job import JobHandle, JobStatus
+from qrun.engine.session import STATUSES, Mode, SessionHandle, SessionState
+from qrun.engine.work import Outcome, Program, Work
+
+__all__ = [
+    "DEFAULT_PRECISION",
+    "DEFAULT_SHOTS",
+    "STATUSES",
+    "BackendSpec",
+    "Engine",
+    "Executor",
+    "Instance",
+    "JobHandle",
+    "JobStatus",
+    "Mode",
+    "NullExecutor",
+    "Outcome",
+    "Plan",
+    "ProcessExecutor",
+    "Program",
+    "SessionHandle",
+    "SessionState",
+    "ThreadExecutor",
+    "Work",
+]

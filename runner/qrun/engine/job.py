@@ -1,0 +1,123 @@
+"""Jobs: one primitive call's PUBs, queued on a backend, maybe inside a session."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Literal
+
+from qrun.errors import JobCancelledError, JobError, JobFailedError
+
+if TYPE_CHECKING:
+    from qiskit.primitives import PrimitiveResult
+
+    from qrun.clock import Timer
+    from qrun.engine.core import Engine
+    from qrun.engine.session import SessionHandle
+    from qrun.engine.work import Outcome, Program, Work
+
+__all__ = ["FINAL_STATUSES", "JobHandle", "JobStatus"]
+
+JobStatus = Literal["QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED"]
+FINAL_STATUSES: frozenset[JobStatus] = frozenset({"DONE", "ERROR", "CANCELLED"})
+
+
+class JobHandle:
+    """A job as its submitter sees it; reads like ``qiskit_ibm_runtime.RuntimeJobV2``.
+
+    Times (``created``, ``started``, ``finished``) are clock seconds; the engine alone
+    changes a job's state, under its lock.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        job_id: str,
+        work: Work,
+        *,
+        instance: str,
+        session: SessionHandle | None,
+        tags: tuple[str, ...],
+        duration: float | None,
+        created: float,
+    ) -> None:
+        self._engine = engine
+        self._id = job_id
+        self.work = work
+        self.program: Program = work.program
+        self.backend_name = work.backend
+        self.instance = instance
+        self.session = session
+        self.job_tags = list(tags)
+        self.duration = duration
+        self.created = created
+        self.started: float | None = None
+        self.finished: float | None = None
+        self._status: JobStatus = "QUEUED"
+        self._result: PrimitiveResult[object] | None = None
+        self._error: str | None = None
+        # Execution bookkeeping, owned by the engine.
+        self.computed = threading.Event()
+        self.outcome: Outcome | None = None
+        self.finish_timer: Timer | None = None
+
+    def __repr__(self) -> str:
+        return f"<JobHandle {self._id} {self.program} on {self.backend_name}: {self._status}>"
+
+    @property
+    def session_id(self) -> str | None:
+        """The id of the session or batch the job belongs to, if any."""
+        return None if self.session is None else self.session.session_id
+
+    def job_id(self) -> str:
+        """This job's id."""
+        return self._id
+
+    def status(self) -> JobStatus:
+        """QUEUED, RUNNING, DONE, ERROR or CANCELLED."""
+        return self._status
+
+    def done(self) -> bool:
+        """Whether the job finished with a result."""
+        return self._status == "DONE"
+
+    def running(self) -> bool:
+        """Whether the job is executing now."""
+        return self._status == "RUNNING"
+
+    def in_final_state(self) -> bool:
+        """Whether the job is DONE, ERROR or CANCELLED."""
+        return self._status in FINAL_STATUSES
+
+    def error_message(self) -> str | None:
+        """Why the job failed or was cancelled (None otherwise)."""
+        return self._error
+
+    def result(self, timeout: float | None = None) -> PrimitiveResult[object]:
+        """Wait for the job to end and return its result.
+
+        Raises ``JobFailedError`` or ``JobCancelledError`` (with the reason) when it has none,
+        and ``JobError`` when ``timeout`` clock seconds pass first.
+        """
+        if not self._engine.clock.wait_for(self.in_final_state, timeout):
+            raise JobError(self._id, f"still {self._status} after waiting {timeout} s")
+        if self._status == "CANCELLED":
+            raise JobCancelledError(self._id, self._error or "cancelled")
+        if self._status == "ERROR" or self._result is None:
+            raise JobFailedError(self._id, self._error or "failed without a reason")
+        return self._result
+
+    def cancel(self) -> None:
+        """Cancel the job if it has not ended (a running job stops counting at once)."""
+        self._engine.cancel_job(self)
+
+    # Transitions, called by the engine under its lock.
+    def mark_running(self, now: float) -> None:
+        self._status = "RUNNING"
+        self.started = now
+
+    def mark_ended(self, status: JobStatus, now: float, *, reason: str | None = None) -> None:
+        self.finished = now
+        self._error = reason
+        if status == "DONE" and self.outcome is not None:
+            self._result = self.outcome.result
+        self._status = status

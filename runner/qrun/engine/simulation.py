@@ -1,0 +1,41 @@
+"""How a job's PUBs are computed: ``qiskit_aer.primitives`` on the backend's simulator.
+
+Primitives are cached per (program, backend, seed) and share the backend's one simulator,
+so a job costs the simulation and nothing more.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from qrun.engine.backends import backend_spec
+from qrun.engine.work import Outcome
+
+if TYPE_CHECKING:
+    from qiskit_aer.primitives import EstimatorV2, SamplerV2
+
+    from qrun.engine.work import Program, Work
+
+__all__ = ["run_work"]
+
+
+def run_work(work: Work) -> Outcome:
+    """Compute ``work``; a failure inside the simulator becomes the job's error reason."""
+    try:
+        primitive = _primitive(work.program, work.backend, work.seed)
+        result = primitive.run(list(work.pubs)).result()
+    except Exception as error:  # noqa: BLE001 - any simulator failure fails the job, not qrun
+        return Outcome(error=f"{type(error).__name__}: {error}")
+    return Outcome(result=result)
+
+
+@lru_cache(maxsize=64)
+def _primitive(program: Program, backend: str, seed: int | None) -> SamplerV2 | EstimatorV2:
+    from qiskit_aer.primitives import EstimatorV2, SamplerV2
+
+    simulator = backend_spec(backend, custom=True).simulator
+    if program == "sampler":
+        return SamplerV2.from_backend(simulator, seed=seed)
+    run_options = {} if seed is None else {"seed_simulator": seed}
+    return EstimatorV2.from_backend(simulator, options={"run_options": run_options})
