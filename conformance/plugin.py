@@ -1,9 +1,9 @@
 """The pytest plugin of the conformance suite (registered under ``pytest11``).
 
-It adds ``--qrun-target`` to every pytest run, and does nothing else until the suite
-itself is collected. Then it resolves the target, registers the rule and capability
-markers the feature tags become, and marks every scenario that needs a capability the
-target lacks as skipped, with the reason.
+It adds ``--qrun-target`` and declares the rule and capability markers the feature tags
+become (``-m 'rule-TTL-3'`` must know them before collection). Nothing else happens until
+the suite itself is collected: then it resolves the target and marks every scenario that
+needs a capability the target lacks as skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from .capabilities import CAPABILITIES
 from .rules import RULES, rule_tag
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .target import Target
 
 __all__ = [
@@ -61,14 +59,10 @@ def register_markers(config: pytest.Config) -> None:
     config.stash[_MARKERS_DONE] = True
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> None:
-    """Register qrun's markers before pytest-bdd applies the first of them."""
-    if tag.startswith("rule-") or tag in CAPABILITIES:
-        from pytest_bdd.utils import CONFIG_STACK
-
-        if CONFIG_STACK:
-            register_markers(CONFIG_STACK[-1])
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest checks the names in a -m expression against the registered markers, so the
+    # markers must exist before any collection; registering them is all this does.
+    register_markers(config)
 
 
 def target_name(config: pytest.Config) -> str:
