@@ -4,6 +4,9 @@ States follow the Runtime service: ``open`` (no job has started yet), ``active``
 or waiting within its interactive TTL), ``inactive`` (deactivated; its next job queues like
 any other) and ``closed``; ``accepting_jobs`` turns false on ``close()``/``cancel()``. The
 status strings are derived exactly as ``qiskit_ibm_runtime.Session.status()`` derives them.
+
+``details()`` reports the instance's interactive TTL for batches too (the service's field is
+per instance), although a batch never waits for it; ``active_timeout`` equals ``max_time``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """How a job's PUBs are computed: ``qiskit_aer.primitives`` on the backend's simulator.
 
 Primitives are cached per (program, backend, seed) and share the backend's one simulator,
-so a job costs the simulation and nothing more.
+so a job costs the simulation and nothing more. Aer's public ``run()`` wraps each call in a
+``PrimitiveJob`` that starts a thread of its own; an executor already runs off the caller's
+thread and hands over PUBs the engine has coerced and validated, so the computation is
+called directly (through ``run()`` if a future Aer drops that method).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ def run_work(work: Work) -> Outcome:
     """Compute ``work``; a failure inside the simulator becomes the job's error reason."""
     try:
         primitive = _primitive(work.program, work.backend, work.seed)
-        result = primitive.run(list(work.pubs)).result()
+        compute = getattr(primitive, "_run", None)
+        pubs = list(work.pubs)
+        result = compute(pubs) if callable(compute) else primitive.run(pubs).result()
     except Exception as error:  # noqa: BLE001 - any simulator failure fails the job, not qrun
         return Outcome(error=f"{type(error).__name__}: {error}")
     return Outcome(result=result)
