@@ -26,6 +26,10 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("qrun.commands.run", "run a manifest's workload in a session (default command)"),
     "validate": ("qrun.commands.validate", "check manifests against the schema; no Qiskit needed"),
+    "conformance": (
+        "qrun.commands.conformance",
+        "check a session service against the documented session lifecycle rules",
+    ),
     "serve": ("qrun.commands.serve", "a local Qiskit Runtime-compatible service on Aer"),
 }
 

@@ -1,0 +1,149 @@
+"""What the conformance steps drive: the ``Target`` protocol.
+
+A target is one way of reaching a session service: qrun's own engine on a virtual clock,
+the Qiskit client's local testing mode, or (later) a Runtime service over HTTP. Steps
+speak only to this protocol, so a new target plugs in without touching them.
+
+Sessions and jobs are named by opaque references (strings the target hands out). A
+target states what it can do in ``capabilities``; a scenario tagged with a capability the
+target lacks is skipped with that reason, and such a method may then raise
+:class:`Unsupported`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+__all__ = [
+    "JobCancelled",
+    "JobFailed",
+    "JobState",
+    "Rejected",
+    "Target",
+    "TargetError",
+    "Unsupported",
+]
+
+#: The job states a target reports, spelled as ``RuntimeJobV2.status()`` spells them.
+JobState = Literal["QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED"]
+
+
+class TargetError(Exception):
+    """Base of the errors a target raises on purpose."""
+
+
+class Rejected(TargetError):
+    """The service refused an action, as a user of the client would see it refused.
+
+    ``str(error)`` is the service's own message.
+    """
+
+
+class Unsupported(TargetError):
+    """The target cannot do this at all (a capability it does not declare)."""
+
+
+class JobFailed(TargetError):
+    """A job ended in error; the message is the service's reason."""
+
+
+class JobCancelled(TargetError):
+    """A job was cancelled before it produced a result."""
+
+
+@runtime_checkable
+class Target(Protocol):
+    """A session service as the conformance steps see it.
+
+    One target object serves one scenario; ``teardown()`` is called when it ends.
+    """
+
+    #: Names from :data:`qrun.conformance.capabilities.CAPABILITIES` this target provides.
+    capabilities: frozenset[str]
+
+    def use_instance(
+        self,
+        *,
+        plan: str = "premium",
+        interactive_ttl: float | None = None,
+        max_ttl: float | None = None,
+    ) -> None:
+        """Act from now on as a user of an instance with this plan and these limits.
+
+        Needs the ``plans`` capability. ``None`` keeps the plan's default limit.
+        """
+
+    def open_session(
+        self,
+        backend: str | None,
+        *,
+        mode: Literal["session", "batch"] = "session",
+        max_time: float | str | None = None,
+        block: bool = False,
+    ) -> str:
+        """Open a session (or batch) and return its reference.
+
+        ``block=True`` opens it the way ``with Session(...) as session:`` does; the block
+        stays open until :meth:`leave_block`. Raises :class:`Rejected` when the service
+        refuses (no backend, a plan without sessions, …).
+        """
+
+    def leave_block(self, session: str) -> None:
+        """Leave the ``with`` block that opened ``session``."""
+
+    def submit(
+        self,
+        session: str | None,
+        *,
+        backend: str | None = None,
+        duration: float | None = None,
+        tags: Sequence[str] = (),
+        user: str | None = None,
+    ) -> str:
+        """Submit a small job and return its reference.
+
+        ``session=None`` submits in job mode to ``backend``. ``duration`` asks for a job
+        that keeps the QPU that many seconds (``job-duration`` capability); ``user``
+        submits as another user of the same backend (``multi-user``). Raises
+        :class:`Rejected` when the service refuses the job.
+        """
+
+    def close(self, session: str) -> None:
+        """``Session.close()``."""
+
+    def cancel(self, session: str) -> None:
+        """``Session.cancel()``."""
+
+    def status(self, session: str) -> str | None:
+        """``Session.status()``, exactly as the service reports it."""
+
+    def details(self, session: str) -> Mapping[str, object] | None:
+        """``Session.details()``, exactly as the service reports it."""
+
+    def job_status(self, job: str) -> JobState:
+        """The job's state now, without waiting."""
+
+    def job_result(self, job: str) -> object:
+        """Wait for the job to end and return its result.
+
+        Raises :class:`JobFailed` or :class:`JobCancelled` when it has none.
+        """
+
+    def session_jobs(self, session: str) -> list[str]:
+        """The jobs the service lists for ``session`` (``job-list`` capability)."""
+
+    def jobs_by_tag(self, tag: str) -> list[str]:
+        """The jobs the service lists for a job tag (``job-list`` capability)."""
+
+    def now(self) -> datetime:
+        """The service's current time (timezone-aware)."""
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of service time pass (``virtual-clock`` capability)."""
+
+    def teardown(self) -> None:
+        """Release everything the scenario used."""
