@@ -319,3 +319,33 @@ class TestImports:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert done.stdout.splitlines()[-1] == "0 False"
+
+
+class TestPassManagerFallback:
+    """If Qiskit's plugin manager no longer looks as qrun expects, transpiling still works."""
+
+    def test_falls_back_to_the_ordinary_pass_manager(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from qiskit import QuantumCircuit
+        from qiskit.circuit.library import CXGate, HGate, Measure
+        from qiskit.transpiler import Target
+
+        from qrun import transpilation
+
+        class _Changed:
+            def __init__(self, namespace: str) -> None:
+                pass
+
+            def __contains__(self, name: object) -> bool:
+                raise AttributeError("plugin manager changed")
+
+        monkeypatch.setattr(transpilation, "_OnDemandPlugins", _Changed)
+        target = Target(num_qubits=2)
+        target.add_instruction(HGate(), {(0,): None, (1,): None})
+        target.add_instruction(CXGate(), {(0, 1): None, (1, 0): None})
+        target.add_instruction(Measure(), {(0,): None, (1,): None})
+        circuit = QuantumCircuit(2, 2)
+        circuit.h(0)
+        circuit.cx(0, 1)
+        circuit.measure([0, 1], [0, 1])
+        isa = transpilation.preset_pass_manager(target, 1, 7).run(circuit)
+        assert isa.count_ops()["cx"] == 1

@@ -82,7 +82,7 @@ def preset_pass_manager(
     for a bare target when that is all a provider has."""
     from qiskit.transpiler import Target, generate_preset_pass_manager
 
-    with _plugins_on_demand():
+    def generate() -> StagedPassManager:
         if isinstance(backend, Target):
             return generate_preset_pass_manager(
                 optimization_level, target=backend, seed_transpiler=seed
@@ -90,3 +90,11 @@ def preset_pass_manager(
         return generate_preset_pass_manager(
             optimization_level, backend=backend, seed_transpiler=seed
         )
+
+    try:
+        with _plugins_on_demand():
+            return generate()
+    except AttributeError:
+        # The plugin manager's shape changed in this Qiskit version: build the pass manager
+        # the ordinary way, importing every plugin. Slower to start, same passes.
+        return generate()
