@@ -1,8 +1,9 @@
 """Whole processes side by side: ``qrun bell.yaml`` against the same work written by hand.
 
 (a) a script on ``qiskit_aer.primitives`` (QASM 3 load, preset pass manager, SamplerV2,
-print counts) and (b) a script on qiskit-ibm-runtime's local mode (SamplerV2 on
-AerSimulator inside a ``Session``). Each is run N times; the best wall time counts.
+print counts), (a0) the same without a pass manager (the floor), and (b) a script on
+qiskit-ibm-runtime's local mode (SamplerV2 on AerSimulator inside a ``Session``). Each is
+run N times; the best wall time counts.
 
     python benchmarks/run_bell.py [N]
 """
@@ -40,6 +41,18 @@ sampler = SamplerV2(seed=1234, default_shots=4096)
 print(sampler.run([isa]).result()[0].data.c.get_counts())
 """
 
+# The floor: no pass manager at all (Aer runs h, cx and measure as they are). Hand-written
+# code that transpiles pays for every installed transpiler plugin, qiskit_ibm_runtime's
+# included, which qrun avoids; this line shows what is left when nobody pays it.
+AER_NO_TRANSPILE_SCRIPT = f"""
+from qiskit import qasm3
+from qiskit_aer.primitives import SamplerV2
+
+circuit = qasm3.loads({QASM!r})
+sampler = SamplerV2(seed=1234, default_shots=4096)
+print(sampler.run([circuit]).result()[0].data.c.get_counts())
+"""
+
 RUNTIME_LOCAL_SCRIPT = f"""
 from qiskit import qasm3
 from qiskit.transpiler import generate_preset_pass_manager
@@ -74,6 +87,9 @@ def main() -> None:
         times = {
             "qrun bell.yaml": best_of(qrun, runs),
             "(a) qiskit_aer.primitives script": best_of([sys.executable, "-c", AER_SCRIPT], runs),
+            "(a0) the same, without transpiling": best_of(
+                [sys.executable, "-c", AER_NO_TRANSPILE_SCRIPT], runs
+            ),
             "(b) qiskit-ibm-runtime local mode script": best_of(
                 [sys.executable, "-c", RUNTIME_LOCAL_SCRIPT], runs
             ),
