@@ -25,6 +25,7 @@ __all__ = ["COMMANDS", "main"]
 #: subcommand name -> (module, one-line help). The single registry of subcommands.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("qrun.commands.run", "run a manifest's workload in a session (default command)"),
+    "plan": ("qrun.commands.plan", "show what a run would submit and its QPU time; runs nothing"),
     "validate": ("qrun.commands.validate", "check manifests against the schema; no Qiskit needed"),
     "conformance": (
         "qrun.commands.conformance",

@@ -1,0 +1,160 @@
+"""What a reviewer sees of a plan before anything runs: the resolved backend, the ISA
+circuits' size, the jobs and their PUBs, and the QPU time they are expected to take.
+
+``qrun plan`` prints it; the numbers come from the same :class:`~qrun.plan.Plan` a run
+would submit, so what is reviewed is what will run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
+from qrun.duration import format_duration
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+    from qrun.plan import Plan
+
+__all__ = ["CircuitSize", "PlanView", "describe_plan", "render_plan"]
+
+_DIRECTIVES = frozenset({"barrier", "delay"})
+
+
+class CircuitSize(TypedDict):
+    """An ISA circuit's footprint on the backend."""
+
+    qubits: int  # qubits that an operation touches
+    depth: int
+    size: int
+    two_qubit_gates: int
+    measurements: int
+
+
+class PubView(TypedDict):
+    circuit: str
+    shape: list[int]
+    executions: int
+
+
+class PrimitiveView(TypedDict):
+    name: str
+    kind: str
+    tags: list[str]
+    pubs: list[PubView]
+    estimated_qpu_seconds: float | None
+
+
+class PlanView(TypedDict):
+    manifest: str
+    backend: str
+    backend_kind: str
+    provider: str
+    chosen_by: str | None
+    mode: str
+    max_time: float | None
+    circuits: dict[str, CircuitSize]
+    jobs: int
+    primitives: list[PrimitiveView]
+    workloads: list[str]
+    estimated_qpu_seconds: float | None
+    warnings: list[str]
+
+
+def circuit_size(circuit: QuantumCircuit) -> CircuitSize:
+    """How much of the backend ``circuit`` uses (directives such as barriers excluded)."""
+    touched: set[int] = set()
+    two_qubit = measurements = 0
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        if name in _DIRECTIVES:
+            continue
+        touched.update(circuit.find_bit(qubit).index for qubit in instruction.qubits)
+        if name == "measure":
+            measurements += 1
+        elif len(instruction.qubits) == 2:
+            two_qubit += 1
+    return CircuitSize(
+        qubits=len(touched),
+        depth=circuit.depth(lambda item: item.operation.name not in _DIRECTIVES),
+        size=circuit.size(lambda item: item.operation.name not in _DIRECTIVES),
+        two_qubit_gates=two_qubit,
+        measurements=measurements,
+    )
+
+
+def describe_plan(plan: Plan) -> PlanView:
+    """The plan as plain data (``qrun plan --json``)."""
+    estimate = plan.estimated_seconds
+    warnings = []
+    if estimate is not None and plan.max_time is not None and estimate > plan.max_time:
+        warnings.append(
+            f"the jobs are estimated to take {format_duration(estimate)} of QPU time, more "
+            f"than max_time {format_duration(plan.max_time)}: jobs still queued when the "
+            "session's max TTL is reached fail"
+        )
+    return PlanView(
+        manifest=str(plan.manifest.file),
+        backend=plan.backend.name,
+        backend_kind=plan.backend.kind,
+        provider=plan.backend.provider,
+        chosen_by=plan.backend.chosen_by,
+        mode=plan.mode,
+        max_time=plan.max_time,
+        circuits={name: circuit_size(circuit) for name, circuit in plan.circuits.items()},
+        jobs=plan.jobs,
+        primitives=[
+            PrimitiveView(
+                name=primitive.name,
+                kind=primitive.kind,
+                tags=list(primitive.primitive.options.job_tags),
+                pubs=[
+                    PubView(circuit=pub.circuit, shape=list(pub.shape), executions=pub.executions)
+                    for pub in primitive.pubs
+                ],
+                estimated_qpu_seconds=primitive.estimated_seconds,
+            )
+            for primitive in plan.primitives
+        ],
+        workloads=[workload.name for workload in plan.manifest.workloads],
+        estimated_qpu_seconds=estimate,
+        warnings=warnings,
+    )
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "— (no timing model: ideal simulator)"
+    return f"{value:.3f} s" if value < 60 else format_duration(value)
+
+
+def render_plan(view: PlanView) -> str:
+    """The plan as a short text for a terminal or a pull-request comment."""
+    chosen = f", chosen by {view['chosen_by']}" if view["chosen_by"] else ""
+    max_time = format_duration(view["max_time"]) if view["max_time"] else "the instance's"
+    lines = [
+        f"{view['manifest']}",
+        f"  backend  {view['backend']} ({view['backend_kind']} via {view['provider']}{chosen})",
+        f"  mode     {view['mode']}, max_time {max_time}",
+        "  circuits (ISA)",
+    ]
+    for name, size in view["circuits"].items():
+        lines.append(
+            f"    {name:<16} {size['qubits']:>3} qubits  depth {size['depth']:>5}  "
+            f"size {size['size']:>6}  2q gates {size['two_qubit_gates']:>5}  "
+            f"measurements {size['measurements']}"
+        )
+    lines.append(f"  jobs     {view['jobs']}")
+    for primitive in view["primitives"]:
+        executions = sum(pub["executions"] for pub in primitive["pubs"])
+        tags = f"  tags {', '.join(primitive['tags'])}" if primitive["tags"] else ""
+        lines.append(
+            f"    {primitive['name']:<16} {primitive['kind']:<9} {len(primitive['pubs'])} PUB(s), "
+            f"{executions:,} circuit executions, QPU "
+            f"{_seconds(primitive['estimated_qpu_seconds'])}{tags}"
+        )
+    for workload in view["workloads"]:
+        lines.append(f"    {workload:<16} workload  one job per cost evaluation")
+    lines.append(f"  QPU time {_seconds(view['estimated_qpu_seconds'])}")
+    lines += [f"  warning: {warning}" for warning in view["warnings"]]
+    return "\n".join(lines)
