@@ -184,7 +184,7 @@ class TestQiskitOnlyErrors:
         err = capsys.readouterr().err
         where = str(manifest)
         expected = [
-            (f"{where}:5:", "OpenQASM 3 does not parse"),
+            (f"{where}:8:13:", "OpenQASM 3 syntax error: the text ends too early"),
             (f"{where}:10:", "no function 'no_such_function'"),
             (f"{where}:20:", "measures nothing"),
             (f"{where}:21:", "holds 3 values"),

@@ -9,27 +9,74 @@ judge (QASM syntax, an unknown library function, arguments it rejects) becomes a
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from qrun.diagnostics import Issue
 from qrun.model import JSON, Circuit, LibrarySource, QasmFileSource, QasmSource
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
-    from qrun.diagnostics import Issue
     from qrun.model import SourceMap
 
 __all__ = ["CircuitError", "build_circuit", "build_circuits"]
 
 
 class CircuitError(Exception):
-    """Qiskit could not build a circuit; ``path`` is the manifest node to blame."""
+    """Qiskit could not build a circuit; ``path`` is the manifest node to blame and
+    ``where`` the 1-based (line, column) inside the OpenQASM text, when the parser said."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, where: tuple[int, int] | None = None) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
+        self.where = where
+
+
+_QASM2_PLACE = re.compile(r"^'?<input>:(\d+),(\d+): (.*?)'?$", re.S)
+_QASM3_PLACE = re.compile(r"^(\d+),(\d+): (.*)$", re.S)
+
+
+def _qasm2_error(error: Exception, path: str) -> CircuitError:
+    match = _QASM2_PLACE.match(str(error))
+    if match is None:
+        return CircuitError(path, f"OpenQASM 2 does not parse: {error}")
+    line, column, reason = int(match[1]), int(match[2]) + 1, match[3]
+    return CircuitError(path, f"OpenQASM 2 does not parse: {reason}", (line, column))
+
+
+def _qasm3_error(error: Exception, text: str, path: str) -> CircuitError:
+    """Find where the OpenQASM 3 parser or importer stopped.
+
+    The parser's own exception has no message; the token it choked on travels in the
+    exception it was raised from. The importer's messages start with ``line,offset``.
+    """
+    cause = error.__context__
+    inner = cause.args[0] if cause is not None and cause.args else None
+    token = getattr(inner, "offendingToken", None)
+    if token is not None and isinstance(getattr(token, "line", None), int):
+        seen = str(getattr(token, "text", "") or "")
+        if seen in ("", "<EOF>"):  # point just after the last thing written
+            rows = text.rstrip().splitlines() or [""]
+            return CircuitError(
+                path,
+                "OpenQASM 3 syntax error: the text ends too early (a missing ';'?)",
+                (len(rows), len(rows[-1]) + 1),
+            )
+        return CircuitError(
+            path, f"OpenQASM 3 syntax error: unexpected {seen!r}", (token.line, token.column + 1)
+        )
+    match = _QASM3_PLACE.match(str(error).strip("'\""))
+    if match is not None:
+        line, offset, reason = int(match[1]), int(match[2]), match[3]
+        line_start = text.rfind("\n", 0, offset) + 1
+        return CircuitError(
+            path, f"OpenQASM 3 does not load: {reason}", (line, offset - line_start + 1)
+        )
+    detail = str(error) or type(error).__name__
+    return CircuitError(path, f"OpenQASM 3 does not parse: {detail}")
 
 
 def _plain(value: JSON) -> object:
@@ -48,15 +95,13 @@ def _from_qasm(text: str, version: int, path: str) -> QuantumCircuit:
         try:
             return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
         except qasm2.QASM2Error as error:
-            raise CircuitError(path, f"OpenQASM 2 does not parse: {error}") from error
+            raise _qasm2_error(error, path) from error
     from qiskit import qasm3
 
     try:
         return qasm3.loads(text)
-    except qasm3.QASM3Error as error:
-        raise CircuitError(path, f"OpenQASM 3 does not parse: {error}") from error
-    except Exception as error:
-        raise CircuitError(path, f"OpenQASM 3 does not parse: {error}") from error
+    except Exception as error:  # the parser raises plain Exception subclasses
+        raise _qasm3_error(error, text, path) from error
 
 
 def _from_library(source: LibrarySource, path: str) -> QuantumCircuit:
@@ -94,7 +139,15 @@ def build_circuit(circuit: Circuit) -> QuantumCircuit:
             text = source.file.read_text(encoding="utf-8")
         except OSError as error:
             raise CircuitError(circuit.path, f"cannot read {source.file}: {error}") from error
-        built = _from_qasm(text, source.version, circuit.path)
+        try:
+            built = _from_qasm(text, source.version, circuit.path)
+        except CircuitError as error:
+            if error.where is None:
+                raise
+            line, column = error.where
+            raise CircuitError(
+                f"{circuit.path}.file", f"{source.file.name}:{line}:{column}: {error.message}"
+            ) from error
     else:
         built = _from_library(source, circuit.path)
     built.name = circuit.name
@@ -103,14 +156,47 @@ def build_circuit(circuit: Circuit) -> QuantumCircuit:
     return built
 
 
+def _inside_block(
+    source: SourceMap, text: str, path: str, where: tuple[int, int]
+) -> tuple[int, int] | None:
+    """The manifest position of (line, column) of an inline ``qasm: |`` block, if the
+    block is a literal one (its lines are the manifest's lines, shifted and indented)."""
+    line, column = source.position(path)
+    lines = text.splitlines()
+    if not 0 < line <= len(lines) or not lines[line - 1][column - 1 :].startswith("|"):
+        return None
+    first = line + where[0]  # the block's text starts on the line after the indicator
+    if first > len(lines):
+        return None
+    body = next((row for row in lines[line:] if row.strip()), "")
+    indent = len(body) - len(body.lstrip(" "))
+    return first, indent + where[1]
+
+
 def build_circuits(
-    circuits: Mapping[str, Circuit], source: SourceMap, issues: list[Issue]
+    circuits: Mapping[str, Circuit],
+    source: SourceMap,
+    issues: list[Issue],
+    text: str | None = None,
 ) -> dict[str, QuantumCircuit]:
-    """Every circuit that builds; the others add an Issue to ``issues``."""
+    """Every circuit that builds; the others add an Issue to ``issues``.
+
+    With the manifest's ``text``, an error inside an inline OpenQASM block is reported at
+    its own line and column of the manifest, not at the start of the block.
+    """
     built: dict[str, QuantumCircuit] = {}
     for name, circuit in circuits.items():
         try:
             built[name] = build_circuit(circuit)
         except CircuitError as error:
-            issues.append(source.issue(error.path, error.message))
+            place = None
+            if error.where is not None and text is not None:
+                place = _inside_block(source, text, error.path, error.where)
+            if place is None:
+                message = error.message
+                if error.where is not None and error.path.endswith(".qasm"):
+                    message += f" (OpenQASM line {error.where[0]}, column {error.where[1]})"
+                issues.append(source.issue(error.path, message))
+            else:
+                issues.append(Issue(source.file, place[0], place[1], error.path, error.message))
     return built
