@@ -7,6 +7,7 @@ Paths (all on one port):
   lookup the client makes when it starts (``GLOBAL_SEARCH_URL``/``GLOBAL_CATALOG_URL``);
 - ``/api/v1/…`` — the Runtime API. Each request needs a bearer token and a ``Service-CRN``
   the token reaches; what it sees is scoped to that instance.
+- ``/admin/v1/…`` — the admin API, on a virtual clock only (:mod:`.admin`).
 
 Request bodies are JSON whatever their ``Content-Type`` says (the client's headers are not
 reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.errors`).
@@ -15,6 +16,7 @@ reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.e
 from __future__ import annotations
 
 import json
+import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -23,8 +25,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qrun.clock import SystemClock
+from qrun.clock import SystemClock, VirtualClock
 from qrun.engine import Engine, Instance, ThreadExecutor
+from qrun.serve import admin
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError, error_body, error_response
@@ -33,6 +36,7 @@ from qrun.serve.runtime import ROUTES
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from qrun.clock import Clock
     from qrun.serve.config import InstanceConfig, ServeConfig
 
 __all__ = ["ServeState", "create_app", "read_body", "read_json"]
@@ -42,7 +46,8 @@ class ServeState:
     """Everything the handlers share: configuration, catalog, tokens, and the engine.
 
     The engine's instances are named by CRN. Tokens always follow real time (the client
-    checks their expiry against its own clock), whatever clock the engine runs on.
+    checks their expiry against its own clock), whatever clock the engine runs on. On a
+    virtual clock the admin API is on, guarded by :attr:`admin_key`.
     """
 
     def __init__(self, config: ServeConfig, engine: Engine | None = None) -> None:
@@ -50,6 +55,12 @@ class ServeState:
         self.catalog = Catalog(config.backends)
         self.tokens = TokenIssuer(config, SystemClock().now)
         self.engine = engine if engine is not None else Engine(executor=ThreadExecutor())
+        #: The admin API's key; None when the engine runs on the system clock (no admin API).
+        self.admin_key: str | None = None
+        if isinstance(self.engine.clock, VirtualClock):
+            self.admin_key = config.admin_key or secrets.token_urlsafe(24)
+        #: Modelled seconds for jobs submitted from now on (None: estimated per job).
+        self.default_duration: float | None = None
         for item in config.instances:
             self.engine.add_instance(
                 Instance(
@@ -199,9 +210,16 @@ async def _http_error(_request: Request, error: Exception) -> Response:
     return JSONResponse(error_body(error.status_code, code, str(error.detail)), error.status_code)
 
 
-def create_app(config: ServeConfig, *, engine: Engine | None = None) -> Starlette:
+def create_app(
+    config: ServeConfig, *, engine: Engine | None = None, clock: Clock | None = None
+) -> Starlette:
     """The ASGI application serving ``config``; sessions and jobs run on ``engine``
-    (by default a new engine on the system clock, computing on a thread pool)."""
+    (by default a new engine on ``clock`` — the system clock unless given — computing on a
+    thread pool). With a :class:`~qrun.clock.VirtualClock` the admin API is on."""
+    if engine is not None and clock is not None:
+        raise ValueError("give create_app an engine or a clock, not both")
+    if engine is None:
+        engine = Engine(clock=clock, executor=ThreadExecutor())
     api = "/api/v1"
     app = Starlette(
         routes=[
@@ -213,6 +231,7 @@ def create_app(config: ServeConfig, *, engine: Engine | None = None) -> Starlett
             Route(f"{api}/backends/{{name}}/properties", _properties, methods=["GET"]),
             Route(f"{api}/backends/{{name}}/status", _status, methods=["GET"]),
             *ROUTES,
+            *admin.ROUTES,
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )

@@ -216,6 +216,7 @@ async def _submit(request: Request) -> Response:
             session_id=session_id,
             options=_engine_options(options if isinstance(options, dict) else {}),
             tags=tags,
+            duration=state.default_duration,
         )
     except SessionClosedError as error:
         raise ApiError(409, "session_closed", str(error)) from None
