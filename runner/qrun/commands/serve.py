@@ -15,11 +15,17 @@ __all__ = ["configure", "main", "recipe"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add ``--host``, ``--port``, ``--config`` and ``--virtual-clock``."""
+    """Add ``--host``, ``--port``, ``--config``, ``--data-dir`` and ``--virtual-clock``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
     parser.add_argument(
         "--config", type=Path, default=None, help="YAML file: instances, API keys, backends"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep sessions, jobs and results in DIR/serve.sqlite3 across restarts",
     )
     parser.add_argument(
         "--virtual-clock",
@@ -76,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     clock = VirtualClock() if args.virtual_clock else None
     engine = Engine(clock=clock, executor=ProcessExecutor(max_workers=1))
-    app = create_app(config, engine=engine)
+    app = create_app(config, engine=engine, data_dir=args.data_dir)
     try:
         server = Server(app, args.host, args.port)
     except OSError as error:
@@ -91,4 +97,7 @@ def main(args: argparse.Namespace) -> int:
         server.serve_forever()
     finally:
         engine.shutdown()
+        store = app.state.serve.store
+        if store is not None:
+            store.close()
     return 0

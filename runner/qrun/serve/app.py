@@ -31,15 +31,22 @@ from qrun.serve import admin
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError, error_body, error_response
+from qrun.serve.ledger import Ledger
 from qrun.serve.runtime import ROUTES
+from qrun.serve.store import Store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.requests import Request
 
     from qrun.clock import Clock
     from qrun.serve.config import InstanceConfig, ServeConfig
 
-__all__ = ["ServeState", "create_app", "read_body", "read_json"]
+__all__ = ["STORE_FILE", "ServeState", "create_app", "read_body", "read_json"]
+
+#: The SQLite file a service keeps in its ``--data-dir``.
+STORE_FILE = "serve.sqlite3"
 
 
 class ServeState:
@@ -50,7 +57,9 @@ class ServeState:
     virtual clock the admin API is on, guarded by :attr:`admin_key`.
     """
 
-    def __init__(self, config: ServeConfig, engine: Engine | None = None) -> None:
+    def __init__(
+        self, config: ServeConfig, engine: Engine | None = None, data_dir: Path | None = None
+    ) -> None:
         self.config = config
         self.catalog = Catalog(config.backends)
         self.tokens = TokenIssuer(config, SystemClock().now)
@@ -72,10 +81,9 @@ class ServeState:
             )
         for name in config.backends:
             self.engine.add_backend(name)
-        #: Job id -> ``params`` as submitted (``GET /jobs/{id}`` without exclude_params).
-        self.params: dict[str, dict[str, object]] = {}
-        #: Job id -> the encoded result document, built once.
-        self.results: dict[str, str] = {}
+        self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
+        #: Every job and session, live or (with a store) from an earlier process.
+        self.ledger = Ledger(self.engine, self.store)
 
     def queue_length(self, backend: str) -> int:
         """Jobs waiting or running on a backend."""
@@ -211,11 +219,16 @@ async def _http_error(_request: Request, error: Exception) -> Response:
 
 
 def create_app(
-    config: ServeConfig, *, engine: Engine | None = None, clock: Clock | None = None
+    config: ServeConfig,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    data_dir: Path | None = None,
 ) -> Starlette:
     """The ASGI application serving ``config``; sessions and jobs run on ``engine``
     (by default a new engine on ``clock`` — the system clock unless given — computing on a
-    thread pool). With a :class:`~qrun.clock.VirtualClock` the admin API is on."""
+    thread pool). With a :class:`~qrun.clock.VirtualClock` the admin API is on. With
+    ``data_dir`` every session, job and result is kept there and survives a restart."""
     if engine is not None and clock is not None:
         raise ValueError("give create_app an engine or a clock, not both")
     if engine is None:
@@ -235,5 +248,5 @@ def create_app(
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
-    app.state.serve = ServeState(config, engine)
+    app.state.serve = ServeState(config, engine, data_dir)
     return app
