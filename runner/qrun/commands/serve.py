@@ -73,6 +73,18 @@ def _admin_recipe(url: str, admin_key: str | None) -> str:
     )
 
 
+def _log_requests_to_stderr() -> None:
+    import logging
+
+    from qrun.serve.requestlog import LOGGER
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False
+
+
 def main(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from qrun.clock import VirtualClock
@@ -80,6 +92,7 @@ def main(args: argparse.Namespace) -> int:
     from qrun.serve import Server, create_app, load_config
 
     config = load_config(args.config)
+    _log_requests_to_stderr()
     clock = VirtualClock() if args.virtual_clock else None
     engine = Engine(clock=clock, executor=ProcessExecutor(max_workers=1))
     app = create_app(config, engine=engine, data_dir=args.data_dir)

@@ -26,7 +26,8 @@ Contract (bodies are JSON objects; times are ISO-8601 UTC with ``Z``):
   on runs for N modelled seconds (``null``: back to the estimate from the backend's
   timing); 200 ``{"default_seconds": N}``.
 
-Malformed bodies (not JSON, not an object, a negative or non-finite number) get 400.
+Malformed bodies (not JSON, not an object, a negative number, or more than
+:data:`MAX_SECONDS` — ten years) get 400.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ if TYPE_CHECKING:
 
     from qrun.serve.app import ServeState
 
-__all__ = ["ADMIN_PREFIX", "ROUTES", "virtual_clock"]
+__all__ = ["ADMIN_PREFIX", "MAX_SECONDS", "ROUTES", "virtual_clock"]
 
 ADMIN_PREFIX = "/admin/v1"
+#: The longest step or duration the admin API accepts (ten years), so time stays printable.
+MAX_SECONDS = 10 * 365 * 86400
 
 
 def virtual_clock(state: ServeState) -> VirtualClock | None:
@@ -92,9 +95,9 @@ def _seconds(body: dict[str, object], key: str, *, nullable: bool = False) -> fl
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, "invalid_seconds", f"{key!r} must be a number of seconds.")
     seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_SECONDS:
         raise ApiError(
-            400, "invalid_seconds", f"{key!r} must be a finite, non-negative number of seconds."
+            400, "invalid_seconds", f"{key!r} must be between 0 and {MAX_SECONDS} seconds."
         )
     return seconds
 

@@ -7,7 +7,11 @@ Paths (all on one port):
   lookup the client makes when it starts (``GLOBAL_SEARCH_URL``/``GLOBAL_CATALOG_URL``);
 - ``/api/v1/…`` — the Runtime API. Each request needs a bearer token and a ``Service-CRN``
   the token reaches; what it sees is scoped to that instance.
-- ``/admin/v1/…`` — the admin API, on a virtual clock only (:mod:`.admin`).
+- ``/admin/v1/…`` — the admin API, on a virtual clock only (:mod:`.admin`);
+- ``GET /health`` — liveness; ``GET /openapi.json`` — the OpenAPI 3.1 description of all of
+  the above, shipped as data beside this module (a test keeps it equal to the routes).
+
+Every request is logged as one JSON line (:mod:`.requestlog`).
 
 Request bodies are JSON whatever their ``Content-Type`` says (the client's headers are not
 reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.errors`).
@@ -17,11 +21,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -32,6 +39,7 @@ from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError, error_body, error_response
 from qrun.serve.ledger import Ledger
+from qrun.serve.requestlog import RequestLog
 from qrun.serve.runtime import ROUTES
 from qrun.serve.store import Store
 
@@ -43,7 +51,7 @@ if TYPE_CHECKING:
     from qrun.clock import Clock
     from qrun.serve.config import InstanceConfig, ServeConfig
 
-__all__ = ["STORE_FILE", "ServeState", "create_app", "read_body", "read_json"]
+__all__ = ["STORE_FILE", "ServeState", "create_app", "openapi", "read_body", "read_json"]
 
 #: The SQLite file a service keeps in its ``--data-dir``.
 STORE_FILE = "serve.sqlite3"
@@ -207,6 +215,28 @@ async def _status(request: Request) -> Response:
     return JSONResponse(state.catalog.status(name, state.queue_length(name)))
 
 
+@cache
+def openapi() -> str:
+    """The OpenAPI 3.1 description of the service, as shipped (JSON text)."""
+    return resources.files("qrun.serve").joinpath("openapi.json").read_text(encoding="utf-8")
+
+
+async def _openapi(_request: Request) -> Response:
+    return Response(openapi(), media_type="application/json")
+
+
+async def _health(request: Request) -> Response:
+    state = _state(request)
+    virtual = isinstance(state.engine.clock, VirtualClock)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "clock": "virtual" if virtual else "system",
+            "durable": state.store is not None,
+        }
+    )
+
+
 async def _api_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     return error_response(error)
@@ -215,7 +245,16 @@ async def _api_error(_request: Request, error: Exception) -> Response:
 async def _http_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = "not_found" if error.status_code == 404 else "http_error"
-    return JSONResponse(error_body(error.status_code, code, str(error.detail)), error.status_code)
+    return JSONResponse(
+        error_body(error.status_code, code, str(error.detail)),
+        error.status_code,
+        headers=error.headers,
+    )
+
+
+async def _internal_error(_request: Request, error: Exception) -> Response:
+    message = f"The service failed on this request ({type(error).__name__}); this is a bug."
+    return JSONResponse(error_body(500, "internal_error", message), 500)
 
 
 def create_app(
@@ -236,6 +275,8 @@ def create_app(
     api = "/api/v1"
     app = Starlette(
         routes=[
+            Route("/health", _health, methods=["GET"]),
+            Route("/openapi.json", _openapi, methods=["GET"]),
             Route("/identity/token", _identity_token, methods=["POST"]),
             Route("/search/v3/resources/search", _search, methods=["POST"]),
             Route("/catalog/{plan}", _catalog_plan, methods=["GET"]),
@@ -246,7 +287,12 @@ def create_app(
             *ROUTES,
             *admin.ROUTES,
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        middleware=[Middleware(RequestLog)],
     )
     app.state.serve = ServeState(config, engine, data_dir)
     return app
