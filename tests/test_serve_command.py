@@ -22,6 +22,7 @@ class TestCommandLine:
     def test_defaults(self) -> None:
         args = build_parser("serve").parse_args([])
         assert (args.host, args.port, args.config) == ("127.0.0.1", 8765, None)
+        assert args.virtual_clock is False
 
     def test_bad_config_file_exits_1_with_its_path(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -42,6 +43,12 @@ class TestRecipe:
         assert "url_resolver=lambda url, *_: url + '/api/v1'" in text
         assert "no sessions" in text
         assert DEFAULT_CONFIG.instances[0].crn in text
+        assert "admin" not in text
+
+    def test_virtual_clock_names_the_admin_key(self) -> None:
+        text = recipe("http://127.0.0.1:9000", DEFAULT_CONFIG, "drawn-admin-key")
+        assert "admin key: drawn-admin-key" in text
+        assert "http://127.0.0.1:9000/admin/v1/clock/advance" in text
 
 
 class TestConfigFile:

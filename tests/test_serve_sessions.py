@@ -180,4 +180,13 @@ class TestRefusals:
         self, premium: QiskitRuntimeService, backend: IBMBackend
     ) -> None:
         with pytest.raises(RuntimeProgramNotFound):
+            premium._run(program_id="circuit-runner", inputs={}, options={"backend": backend.name})
+
+    def test_client_side_primitives_are_refused_by_name(
+        self, premium: QiskitRuntimeService, backend: IBMBackend
+    ) -> None:
+        with pytest.raises(
+            IBMRuntimeError, match=r"program_not_supported.*is not supported by qrun serve"
+        ) as caught:
             premium._run(program_id="executor", inputs={}, options={"backend": backend.name})
+        assert not isinstance(caught.value, RuntimeProgramNotFound)

@@ -15,16 +15,28 @@ __all__ = ["configure", "main", "recipe"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add ``--host``, ``--port`` and ``--config``."""
+    """Add ``--host``, ``--port``, ``--config``, ``--data-dir`` and ``--virtual-clock``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
     parser.add_argument(
         "--config", type=Path, default=None, help="YAML file: instances, API keys, backends"
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep sessions, jobs and results in DIR/serve.sqlite3 across restarts",
+    )
+    parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="time moves only through the admin API (/admin/v1); jobs take modelled QPU time",
+    )
 
 
-def recipe(url: str, config: ServeConfig) -> str:
-    """How to point unmodified Qiskit code at the service at ``url``."""
+def recipe(url: str, config: ServeConfig, admin_key: str | None = None) -> str:
+    """How to point unmodified Qiskit code at the service at ``url`` (and, on a virtual
+    clock, how to reach the admin API with ``admin_key``)."""
     from qrun.service import client_environment
 
     keys = ", ".join(sorted(config.api_keys)) or "(none configured)"
@@ -47,26 +59,58 @@ def recipe(url: str, config: ServeConfig) -> str:
         "  QiskitRuntimeService(channel='ibm_quantum_platform', token=<API key>,\n"
         f"      instance=<CRN>, url={url!r},\n"
         "      url_resolver=lambda url, *_: url + '/api/v1')\n"
+    ) + _admin_recipe(url, admin_key)
+
+
+def _admin_recipe(url: str, admin_key: str | None) -> str:
+    if admin_key is None:
+        return ""
+    return (
+        "\nVirtual clock: time moves only when told, through the admin API:\n"
+        f"  admin key: {admin_key}\n"
+        f"  curl -H 'Authorization: Bearer <admin key>' -d '{{\"seconds\": 60}}' "
+        f"{url}/admin/v1/clock/advance\n"
     )
+
+
+def _log_requests_to_stderr() -> None:
+    import logging
+
+    from qrun.serve.requestlog import LOGGER
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False
 
 
 def main(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    from qrun.clock import VirtualClock
     from qrun.engine import Engine, ProcessExecutor
     from qrun.serve import Server, create_app, load_config
 
     config = load_config(args.config)
-    engine = Engine(executor=ProcessExecutor(max_workers=1))
+    _log_requests_to_stderr()
+    clock = VirtualClock() if args.virtual_clock else None
+    engine = Engine(clock=clock, executor=ProcessExecutor(max_workers=1))
+    app = create_app(config, engine=engine, data_dir=args.data_dir)
     try:
-        server = Server(create_app(config, engine=engine), args.host, args.port)
+        server = Server(app, args.host, args.port)
     except OSError as error:
         from qrun.errors import QrunError
 
         raise QrunError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    sys.stdout.write(recipe(server.url, config))
+    admin_key = app.state.serve.admin_key
+    shown = "(admin_key from the configuration)" if admin_key == config.admin_key else admin_key
+    sys.stdout.write(recipe(server.url, config, shown))
     sys.stdout.flush()
     try:
         server.serve_forever()
     finally:
         engine.shutdown()
+        store = app.state.serve.store
+        if store is not None:
+            store.close()
     return 0

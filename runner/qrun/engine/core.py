@@ -28,6 +28,10 @@ Choices where the guide is silent, following what the client documents:
 
 Thread safety: every state change happens under one re-entrant lock; executors and clocks
 are called outside it, and waiting on a job never holds it.
+
+Observing: :attr:`Engine.observer`, if set, is called under the lock with the jobs and
+sessions whose state changed, once the operation that changed them has finished (a service
+persists them there). :meth:`Engine.flush` reports pending changes at once.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from qrun.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from qrun.clock import Clock, Timer
     from qrun.engine.backends import BackendSpec
@@ -111,6 +115,10 @@ class Engine:
         self._sessions: dict[str, SessionHandle] = {}
         self._jobs: dict[str, JobHandle] = {}
         self._local = threading.local()
+        #: Told, under the lock, which jobs and sessions changed state (see the module doc).
+        self.observer: Callable[[list[JobHandle], list[SessionHandle]], None] | None = None
+        self._changed_jobs: dict[JobHandle, None] = {}
+        self._changed_sessions: dict[SessionHandle, None] = {}
 
     # Configuration -------------------------------------------------------------------
     def add_instance(self, instance: Instance) -> Instance:
@@ -332,6 +340,26 @@ class Engine:
                 _cancel(job.finish_timer)
         self.executor.shutdown()
 
+    def touch(self, item: JobHandle | SessionHandle) -> None:
+        """Note that ``item`` changed state (called by the handles, under the lock)."""
+        if self.observer is None:
+            return
+        if isinstance(item, JobHandle):
+            self._changed_jobs[item] = None
+        else:
+            self._changed_sessions[item] = None
+
+    def flush(self) -> None:
+        """Report the changes noted so far to :attr:`observer`, under the lock."""
+        with self.lock:
+            if self.observer is None or not (self._changed_jobs or self._changed_sessions):
+                return
+            jobs = list(self._changed_jobs)
+            sessions = list(self._changed_sessions)
+            self._changed_jobs.clear()
+            self._changed_sessions.clear()
+            self.observer(jobs, sessions)
+
     # Scheduling (under the lock) ----------------------------------------------------------
     def _backend(self, name: str) -> _Backend:
         backend = self._backends.get(name)
@@ -450,6 +478,7 @@ class Engine:
                     self.executor.start(job.work, partial(self._on_computed, job))
         finally:
             self._local.pending = None
+        self.flush()
         self.clock.notify()
 
     def _on_computed(self, job: JobHandle, outcome: Outcome) -> None:

@@ -114,6 +114,7 @@ class JobHandle:
     def mark_running(self, now: float) -> None:
         self._status = "RUNNING"
         self.started = now
+        self._engine.touch(self)
 
     def mark_ended(self, status: JobStatus, now: float, *, reason: str | None = None) -> None:
         self.finished = now
@@ -121,3 +122,4 @@ class JobHandle:
         if status == "DONE" and self.outcome is not None:
             self._result = self.outcome.result
         self._status = status
+        self._engine.touch(self)

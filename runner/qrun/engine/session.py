@@ -152,6 +152,8 @@ class SessionHandle:
             return
         self._state = state
         self.transitions.append((state, now))
+        self._engine.touch(self)
 
     def stop_accepting(self) -> None:
         self._accepting = False
+        self._engine.touch(self)

@@ -7,6 +7,11 @@ Paths (all on one port):
   lookup the client makes when it starts (``GLOBAL_SEARCH_URL``/``GLOBAL_CATALOG_URL``);
 - ``/api/v1/…`` — the Runtime API. Each request needs a bearer token and a ``Service-CRN``
   the token reaches; what it sees is scoped to that instance.
+- ``/admin/v1/…`` — the admin API, on a virtual clock only (:mod:`.admin`);
+- ``GET /health`` — liveness; ``GET /openapi.json`` — the OpenAPI 3.1 description of all of
+  the above, shipped as data beside this module (a test keeps it equal to the routes).
+
+Every request is logged as one JSON line (:mod:`.requestlog`).
 
 Request bodies are JSON whatever their ``Content-Type`` says (the client's headers are not
 reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.errors`).
@@ -15,41 +20,64 @@ reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.e
 from __future__ import annotations
 
 import json
+import secrets
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qrun.clock import SystemClock
+from qrun.clock import SystemClock, VirtualClock
 from qrun.engine import Engine, Instance, ThreadExecutor
+from qrun.serve import admin
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError, error_body, error_response
+from qrun.serve.ledger import Ledger
+from qrun.serve.requestlog import RequestLog
 from qrun.serve.runtime import ROUTES
+from qrun.serve.store import Store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.requests import Request
 
+    from qrun.clock import Clock
     from qrun.serve.config import InstanceConfig, ServeConfig
 
-__all__ = ["ServeState", "create_app", "read_body", "read_json"]
+__all__ = ["STORE_FILE", "ServeState", "create_app", "openapi", "read_body", "read_json"]
+
+#: The SQLite file a service keeps in its ``--data-dir``.
+STORE_FILE = "serve.sqlite3"
 
 
 class ServeState:
     """Everything the handlers share: configuration, catalog, tokens, and the engine.
 
     The engine's instances are named by CRN. Tokens always follow real time (the client
-    checks their expiry against its own clock), whatever clock the engine runs on.
+    checks their expiry against its own clock), whatever clock the engine runs on. On a
+    virtual clock the admin API is on, guarded by :attr:`admin_key`.
     """
 
-    def __init__(self, config: ServeConfig, engine: Engine | None = None) -> None:
+    def __init__(
+        self, config: ServeConfig, engine: Engine | None = None, data_dir: Path | None = None
+    ) -> None:
         self.config = config
         self.catalog = Catalog(config.backends)
         self.tokens = TokenIssuer(config, SystemClock().now)
         self.engine = engine if engine is not None else Engine(executor=ThreadExecutor())
+        #: The admin API's key; None when the engine runs on the system clock (no admin API).
+        self.admin_key: str | None = None
+        if isinstance(self.engine.clock, VirtualClock):
+            self.admin_key = config.admin_key or secrets.token_urlsafe(24)
+        #: Modelled seconds for jobs submitted from now on (None: estimated per job).
+        self.default_duration: float | None = None
         for item in config.instances:
             self.engine.add_instance(
                 Instance(
@@ -61,10 +89,9 @@ class ServeState:
             )
         for name in config.backends:
             self.engine.add_backend(name)
-        #: Job id -> ``params`` as submitted (``GET /jobs/{id}`` without exclude_params).
-        self.params: dict[str, dict[str, object]] = {}
-        #: Job id -> the encoded result document, built once.
-        self.results: dict[str, str] = {}
+        self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
+        #: Every job and session, live or (with a store) from an earlier process.
+        self.ledger = Ledger(self.engine, self.store)
 
     def queue_length(self, backend: str) -> int:
         """Jobs waiting or running on a backend."""
@@ -188,6 +215,28 @@ async def _status(request: Request) -> Response:
     return JSONResponse(state.catalog.status(name, state.queue_length(name)))
 
 
+@cache
+def openapi() -> str:
+    """The OpenAPI 3.1 description of the service, as shipped (JSON text)."""
+    return resources.files("qrun.serve").joinpath("openapi.json").read_text(encoding="utf-8")
+
+
+async def _openapi(_request: Request) -> Response:
+    return Response(openapi(), media_type="application/json")
+
+
+async def _health(request: Request) -> Response:
+    state = _state(request)
+    virtual = isinstance(state.engine.clock, VirtualClock)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "clock": "virtual" if virtual else "system",
+            "durable": state.store is not None,
+        }
+    )
+
+
 async def _api_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     return error_response(error)
@@ -196,15 +245,38 @@ async def _api_error(_request: Request, error: Exception) -> Response:
 async def _http_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = "not_found" if error.status_code == 404 else "http_error"
-    return JSONResponse(error_body(error.status_code, code, str(error.detail)), error.status_code)
+    return JSONResponse(
+        error_body(error.status_code, code, str(error.detail)),
+        error.status_code,
+        headers=error.headers,
+    )
 
 
-def create_app(config: ServeConfig, *, engine: Engine | None = None) -> Starlette:
+async def _internal_error(_request: Request, error: Exception) -> Response:
+    message = f"The service failed on this request ({type(error).__name__}); this is a bug."
+    return JSONResponse(error_body(500, "internal_error", message), 500)
+
+
+def create_app(
+    config: ServeConfig,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    data_dir: Path | None = None,
+) -> Starlette:
     """The ASGI application serving ``config``; sessions and jobs run on ``engine``
-    (by default a new engine on the system clock, computing on a thread pool)."""
+    (by default a new engine on ``clock`` — the system clock unless given — computing on a
+    thread pool). With a :class:`~qrun.clock.VirtualClock` the admin API is on. With
+    ``data_dir`` every session, job and result is kept there and survives a restart."""
+    if engine is not None and clock is not None:
+        raise ValueError("give create_app an engine or a clock, not both")
+    if engine is None:
+        engine = Engine(clock=clock, executor=ThreadExecutor())
     api = "/api/v1"
     app = Starlette(
         routes=[
+            Route("/health", _health, methods=["GET"]),
+            Route("/openapi.json", _openapi, methods=["GET"]),
             Route("/identity/token", _identity_token, methods=["POST"]),
             Route("/search/v3/resources/search", _search, methods=["POST"]),
             Route("/catalog/{plan}", _catalog_plan, methods=["GET"]),
@@ -213,8 +285,14 @@ def create_app(config: ServeConfig, *, engine: Engine | None = None) -> Starlett
             Route(f"{api}/backends/{{name}}/properties", _properties, methods=["GET"]),
             Route(f"{api}/backends/{{name}}/status", _status, methods=["GET"]),
             *ROUTES,
+            *admin.ROUTES,
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        middleware=[Middleware(RequestLog)],
     )
-    app.state.serve = ServeState(config, engine)
+    app.state.serve = ServeState(config, engine, data_dir)
     return app

@@ -13,6 +13,7 @@ The configuration is a YAML file::
     backends: [aer, fake_manila]
     max_body_bytes: 16777216
     token_ttl: 1h
+    admin_key: choose-a-secret       # the admin API's key (only with --virtual-clock)
 
 Every key is optional; :data:`DEFAULT_CONFIG` fills what is missing. The default is meant
 for a single user on the loopback interface: one premium instance, one Open Plan instance,
@@ -80,6 +81,8 @@ class ServeConfig:
     backends: tuple[str, ...] = ("aer", "fake_manila")
     max_body_bytes: int = 16 * 1024 * 1024
     token_ttl: float = 3600.0
+    #: Key of the admin API (virtual clock only); None: one is drawn at start-up.
+    admin_key: str | None = None
 
     def instance(self, crn: str) -> InstanceConfig | None:
         """The instance with this CRN, if configured."""
@@ -120,7 +123,14 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
     if document is None:
         return DEFAULT_CONFIG
     root = _mapping(document, source, "$")
-    unknown = set(root) - {"instances", "api_keys", "backends", "max_body_bytes", "token_ttl"}
+    unknown = set(root) - {
+        "instances",
+        "api_keys",
+        "backends",
+        "max_body_bytes",
+        "token_ttl",
+        "admin_key",
+    }
     if unknown:
         raise ConfigError(f"{source}: $: unknown keys {sorted(unknown)}")
     instances = (
@@ -150,12 +160,16 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
     max_body = root.get("max_body_bytes", DEFAULT_CONFIG.max_body_bytes)
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
         raise ConfigError(f"{source}: $.max_body_bytes: expected a positive integer")
+    admin_key = root.get("admin_key")
+    if admin_key is not None and (not isinstance(admin_key, str) or len(admin_key) < 8):
+        raise ConfigError(f"{source}: $.admin_key: expected a string of at least 8 characters")
     return ServeConfig(
         instances=instances,
         api_keys=api_keys,
         backends=tuple(backends),
         max_body_bytes=max_body,
         token_ttl=_seconds(root.get("token_ttl", DEFAULT_CONFIG.token_ttl), source, "$.token_ttl"),
+        admin_key=admin_key,
     )
 
 

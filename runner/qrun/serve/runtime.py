@@ -7,23 +7,32 @@ Every session and job belongs to the instance (CRN) that created it; another ins
   job for a session on another backend, or an unknown session id in ``POST /jobs``
   (404 there would read as "Program not found" in the client);
 - 403: a dedicated session on an Open Plan instance (batches and single jobs are allowed);
+- 400 also for ``program_id: executor`` (the client-side primitives' quantum programs),
+  which this service does not run; the message says so;
 - 404: an unknown program id (the client raises ``RuntimeProgramNotFound``), or a session /
   job id this instance does not own;
-- 409: a job for a session that no longer accepts jobs, cancelling a job that has ended,
-  results of a job that has not ended.
+- 409: a job for a session that no longer accepts jobs (or closed in a restart), cancelling
+  a job that has ended, results of a job that has not ended.
+
+Failed jobs carry ``state.reason``, and ``state.reason_code`` 1305 when a session's max TTL
+ended them (see :mod:`.ledger`). ``DELETE /jobs/{id}`` cancels a job still pending, then
+forgets it. Jobs and sessions from before a restart (``--data-dir``) are served like live
+ones; see :mod:`.store`.
 """
 
 from __future__ import annotations
 
-import json
+import math
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, cast
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from qrun.engine.session import iso_time
 from qrun.errors import PlanError, QrunError, SessionClosedError, SessionError
-from qrun.serve.encoding import EncodingError, Program, decode_pubs, encode_result
+from qrun.serve.encoding import EncodingError, Program, decode_pubs
 from qrun.serve.errors import ApiError
 
 if TYPE_CHECKING:
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
 
     from qrun.engine import JobHandle, SessionHandle
     from qrun.serve.app import ServeState
+    from qrun.serve.store import JobRecord
 
 __all__ = ["ROUTES"]
 
@@ -67,29 +77,31 @@ def _state(request: Request) -> ServeState:
     return state
 
 
-def _session(state: ServeState, crn: str, session_id: str) -> SessionHandle:
+def _session(
+    state: ServeState, crn: str, session_id: str
+) -> tuple[SessionHandle | None, dict[str, object]]:
+    """A session's live handle (None if from an earlier process) and its details."""
     try:
-        session = state.engine.session(session_id)
+        session: SessionHandle | None = state.engine.session(session_id)
     except SessionError:
         session = None
-    if session is None or session.instance.name != crn:
-        raise ApiError(404, "session_not_found", f"Session {session_id!r} was not found.")
-    return session
+    if session is not None and session.instance.name == crn:
+        return session, session.details()
+    archived = state.ledger.archived_sessions.get(session_id)
+    if session is None and archived is not None and archived.instance == crn:
+        return None, archived.details
+    raise ApiError(404, "session_not_found", f"Session {session_id!r} was not found.")
 
 
-def _job(state: ServeState, crn: str, job_id: str) -> JobHandle:
-    try:
-        job = state.engine.job(job_id)
-    except QrunError:
-        job = None
-    if job is None or job.instance != crn:
+def _job(state: ServeState, crn: str, job_id: str) -> tuple[JobHandle | None, JobRecord]:
+    handle, record = state.ledger.job(job_id)
+    if record is None or record.instance != crn:
         raise ApiError(404, "job_not_found", f"Job {job_id!r} was not found.")
-    return job
+    return handle, record
 
 
-def _session_body(session: SessionHandle) -> dict[str, object]:
-    details = session.details()
-    return {key: details[source] for key, source in _DETAIL_KEYS.items()}
+def _session_body(details: dict[str, object]) -> dict[str, object]:
+    return {key: details.get(source) for key, source in _DETAIL_KEYS.items()}
 
 
 async def _open_session(request: Request) -> Response:
@@ -104,7 +116,10 @@ async def _open_session(request: Request) -> Response:
     if mode not in ("dedicated", "batch"):
         raise ApiError(400, "invalid_mode", f"mode must be 'dedicated' or 'batch', got {mode!r}")
     if max_ttl is not None and (
-        isinstance(max_ttl, bool) or not isinstance(max_ttl, (int, float)) or max_ttl <= 0
+        isinstance(max_ttl, bool)
+        or not isinstance(max_ttl, (int, float))
+        or not math.isfinite(max_ttl)
+        or max_ttl <= 0
     ):
         raise ApiError(400, "invalid_max_ttl", "max_ttl must be a positive number of seconds.")
     try:
@@ -118,55 +133,62 @@ async def _open_session(request: Request) -> Response:
         raise ApiError(403, "plan_does_not_allow_sessions", str(error)) from None
     except QrunError as error:
         raise ApiError(400, "invalid_session", str(error)) from None
-    return JSONResponse(_session_body(session))
+    state.ledger.opened(session)
+    return JSONResponse(_session_body(session.details()))
 
 
 async def _get_session(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    return JSONResponse(_session_body(_session(state, instance.crn, request.path_params["id"])))
+    _handle, details = _session(state, instance.crn, request.path_params["id"])
+    return JSONResponse(_session_body(details))
 
 
 async def _patch_session(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
     body = await state.body(request)
-    session = _session(state, instance.crn, request.path_params["id"])
+    session, _details = _session(state, instance.crn, request.path_params["id"])
     if body.get("accepting_jobs") is not False:
         raise ApiError(
             400, "invalid_update", "Only {'accepting_jobs': false} (close) is supported."
         )
-    session.close()
+    if session is not None:  # a session from an earlier process is closed already
+        session.close()
     return Response(status_code=204)
 
 
 async def _cancel_session(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    _session(state, instance.crn, request.path_params["id"]).cancel()
+    session, _details = _session(state, instance.crn, request.path_params["id"])
+    if session is not None:
+        session.cancel()
     return Response(status_code=204)
 
 
-def _job_body(state: ServeState, job: JobHandle, *, params: bool) -> dict[str, object]:
-    status = _SERVER_STATUS[job.status()]
+def _job_body(state: ServeState, job: JobRecord, *, params: bool) -> dict[str, object]:
+    status = _SERVER_STATUS[job.status]
     job_state: dict[str, object] = {"status": status}
-    reason = job.error_message()
-    if reason is not None and job.status() in ("ERROR", "CANCELLED"):
-        job_state["reason"] = reason
+    if job.reason is not None:
+        job_state["reason"] = job.reason
+    if job.reason_code is not None:
+        job_state["reason_code"] = job.reason_code
     body: dict[str, object] = {
-        "id": job.job_id(),
-        "backend": job.backend_name,
+        "id": job.id,
+        "backend": job.backend,
         "state": job_state,
         "status": status,
         "program": {"id": job.program},
         "created": iso_time(job.created),
         "session_id": job.session_id,
-        "tags": list(job.job_tags),
+        "tags": list(job.tags),
         "private": False,
         "runtime": "",
+        "estimated_running_time_seconds": job.estimated_seconds,
     }
     if params:
-        body["params"] = state.params.get(job.job_id(), {})
+        body["params"] = state.ledger.params(job.id)
     return body
 
 
@@ -178,15 +200,27 @@ def _tags(value: object) -> list[str]:
     return [str(tag) for tag in value]
 
 
+def _program(value: object) -> Program:
+    if value == "executor":
+        raise ApiError(
+            400,
+            "program_not_supported",
+            "Program 'executor' (the client-side primitives qiskit_ibm_runtime.executor_sampler"
+            " / executor_estimator and quantum programs) is not supported by qrun serve; "
+            "use SamplerV2 or EstimatorV2 (programs 'sampler' and 'estimator').",
+        )
+    if value not in _PROGRAMS:
+        raise ApiError(
+            404, "program_not_found", f"Program {value!r} not found; use sampler or estimator."
+        )
+    return value
+
+
 async def _submit(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
     body = await state.body(request)
-    program = body.get("program_id")
-    if program not in _PROGRAMS:
-        raise ApiError(
-            404, "program_not_found", f"Program {program!r} not found; use sampler or estimator."
-        )
+    program = _program(body.get("program_id"))
     backend = body.get("backend")
     if not isinstance(backend, str) or backend not in state.catalog:
         raise ApiError(400, "backend_not_found", f"Backend {backend!r} is not served here.")
@@ -198,30 +232,40 @@ async def _submit(request: Request) -> Response:
         if not isinstance(session_id, str):
             raise ApiError(400, "invalid_session", "session_id must be a string.")
         try:
-            _session(state, instance.crn, session_id)
+            session, _details = _session(state, instance.crn, session_id)
         except ApiError:
             raise ApiError(400, "session_not_found", f"Session {session_id!r} not found.") from None
+        if session is None:
+            raise ApiError(
+                409, "session_closed", f"Session {session_id} closed when the service restarted."
+            )
     tags = _tags(body.get("tags"))
-    try:
-        pubs = decode_pubs(program, params)
-    except EncodingError as error:
-        raise ApiError(400, "invalid_params", str(error)) from None
     options = params.get("options")
-    try:
-        job = state.engine.submit(
-            program,
-            pubs,
-            backend=backend,
-            instance=instance.crn,
-            session_id=session_id,
-            options=_engine_options(options if isinstance(options, dict) else {}),
-            tags=tags,
-        )
-    except SessionClosedError as error:
-        raise ApiError(409, "session_closed", str(error)) from None
-    except QrunError as error:
-        raise ApiError(400, "invalid_job", str(error)) from None
-    state.params[job.job_id()] = params
+
+    def accept() -> JobHandle:
+        try:
+            pubs = decode_pubs(program, params)
+        except EncodingError as error:
+            raise ApiError(400, "invalid_params", str(error)) from None
+        try:
+            return state.engine.submit(
+                program,
+                pubs,
+                backend=backend,
+                instance=instance.crn,
+                session_id=session_id,
+                options=_engine_options(options if isinstance(options, dict) else {}),
+                tags=tags,
+                duration=state.default_duration,
+            )
+        except SessionClosedError as error:
+            raise ApiError(409, "session_closed", str(error)) from None
+        except QrunError as error:
+            raise ApiError(400, "invalid_job", str(error)) from None
+
+    # Decoding QPY and coercing PUBs is CPU work: keep the event loop answering meanwhile.
+    job = await run_in_threadpool(accept)
+    state.ledger.submitted(job, params)
     return JSONResponse({"id": job.job_id(), "backend": job.backend_name})
 
 
@@ -237,36 +281,53 @@ def _engine_options(options: dict[str, object]) -> dict[str, object]:
 async def _get_job(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    job = _job(state, instance.crn, request.path_params["id"])
-    exclude = request.query_params.get("exclude_params", "false").lower() == "true"
+    _handle, job = _job(state, instance.crn, request.path_params["id"])
+    exclude = _flag(request.query_params.get("exclude_params"), "exclude_params") or False
     return JSONResponse(_job_body(state, job, params=not exclude))
 
 
 async def _results(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    job = _job(state, instance.crn, request.path_params["id"])
-    status = job.status()
-    if status == "DONE":
-        cached = state.results.get(job.job_id())
-        if cached is None:
-            cached = json.dumps(encode_result(job.result()))
-            state.results[job.job_id()] = cached
-        return Response(cached, media_type="application/json")
-    if status in ("ERROR", "CANCELLED"):
-        return PlainTextResponse(job.error_message() or f"job {status.lower()}")
-    raise ApiError(409, "job_not_final", f"Job {job.job_id()} is {status}; no results yet.")
+    handle, job = _job(state, instance.crn, request.path_params["id"])
+    if job.status == "DONE":
+        document = state.ledger.result(handle, job.id)
+        if document is None:
+            raise ApiError(404, "result_not_found", f"The result of job {job.id} is not kept.")
+        return Response(document, media_type="application/json")
+    if job.status in ("ERROR", "CANCELLED"):
+        return PlainTextResponse(job.reason or f"job {job.status.lower()}")
+    raise ApiError(409, "job_not_final", f"Job {job.id} is {job.status}; no results yet.")
 
 
 async def _cancel_job(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    job = _job(state, instance.crn, request.path_params["id"])
-    if job.in_final_state():
-        raise ApiError(
-            409, "job_not_cancellable", f"Job {job.job_id()} has ended ({job.status()})."
-        )
-    job.cancel()
+    handle, job = _job(state, instance.crn, request.path_params["id"])
+    if handle is None or job.final:
+        raise ApiError(409, "job_not_cancellable", f"Job {job.id} has ended ({job.status}).")
+    handle.cancel()
+    return Response(status_code=204)
+
+
+async def _delete_job(request: Request) -> Response:
+    state = _state(request)
+    instance = state.instance_of(request)
+    handle, job = _job(state, instance.crn, request.path_params["id"])
+    if handle is not None and not job.final:
+        handle.cancel()
+    state.ledger.delete(job.id)
+    return Response(status_code=204)
+
+
+async def _put_tags(request: Request) -> Response:
+    state = _state(request)
+    instance = state.instance_of(request)
+    body = await state.body(request)
+    handle, job = _job(state, instance.crn, request.path_params["id"])
+    if "tags" not in body:
+        raise ApiError(400, "invalid_tags", "The body must be {'tags': [...]}.")
+    state.ledger.set_tags(handle, job, _tags(body["tags"]))
     return Response(status_code=204)
 
 
@@ -281,9 +342,21 @@ def _flag(value: str | None, name: str) -> bool | None:
 def _count(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
-    if not value.isdigit():
-        raise ApiError(400, "invalid_query", f"{name} must be a whole number.")
+    if not value.isdigit() or len(value) > 9:
+        raise ApiError(400, "invalid_query", f"{name} must be a whole number below 10⁹.")
     return int(value)
+
+
+def _instant(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"{name} must be an ISO-8601 date-time.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 async def _list_jobs(request: Request) -> Response:
@@ -291,28 +364,34 @@ async def _list_jobs(request: Request) -> Response:
     instance = state.instance_of(request)
     query = request.query_params
     program = query.get("program")
+    session_id = query.get("session_id")
+    backend = query.get("backend")
+    wanted = set(query.getlist("tags"))
+    pending = _flag(query.get("pending"), "pending")
+    after = _instant(query.get("created_after"), "created_after")
+    before = _instant(query.get("created_before"), "created_before")
+    offset = _count(query.get("offset"), "offset", 0)
+    limit = _count(query.get("limit"), "limit", 200)
     found = [
         job
-        for job in state.engine.jobs(
-            instance=instance.crn,
-            session_id=query.get("session_id"),
-            tags=query.getlist("tags") or None,
-            backend=query.get("backend"),
-            pending=_flag(query.get("pending"), "pending"),
-        )
-        if program is None or job.program == program
+        for job in state.ledger.jobs(instance.crn)
+        if (program is None or job.program == program)
+        and (session_id is None or job.session_id == session_id)
+        and (backend is None or job.backend == backend)
+        and wanted.issubset(job.tags)
+        and (pending is None or pending != job.final)
+        and (after is None or job.created >= after)
+        and (before is None or job.created <= before)
     ]
     if query.get("sort", "DESC").upper() != "ASC":
         found.reverse()
-    offset = _count(query.get("offset"), "offset", 0)
-    limit = _count(query.get("limit"), "limit", 200)
     page = found[offset : offset + limit]
     return JSONResponse(
         {"jobs": [_job_body(state, job, params=False) for job in page], "count": len(found)}
     )
 
 
-def _run_seconds(job: JobHandle, now: float) -> float:
+def _run_seconds(job: JobRecord, now: float) -> float:
     if job.started is None:
         return 0.0
     return (job.finished if job.finished is not None else now) - job.started
@@ -321,7 +400,7 @@ def _run_seconds(job: JobHandle, now: float) -> float:
 async def _metrics(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    job = _job(state, instance.crn, request.path_params["id"])
+    _handle, job = _job(state, instance.crn, request.path_params["id"])
     seconds = _run_seconds(job, state.engine.clock.now())
     return JSONResponse(
         {
@@ -334,7 +413,7 @@ async def _metrics(request: Request) -> Response:
                 "quantum_seconds": seconds,
                 "seconds": seconds,
                 "qpu_charge_time_seconds": seconds,
-                "status": "final" if job.in_final_state() else "pending",
+                "status": "final" if job.final else "pending",
             },
             "bss": {"seconds": seconds},
         }
@@ -344,14 +423,15 @@ async def _metrics(request: Request) -> Response:
 async def _logs(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
-    job = _job(state, instance.crn, request.path_params["id"])
-    lines = [f"{iso_time(job.created)} job {job.job_id()} created on {job.backend_name}"]
+    _handle, job = _job(state, instance.crn, request.path_params["id"])
+    lines = [f"{iso_time(job.created)} job {job.id} created on {job.backend}"]
     if job.started is not None:
         lines.append(f"{iso_time(job.started)} running")
     if job.finished is not None:
-        ending = _SERVER_STATUS[job.status()].lower()
-        reason = job.error_message()
-        lines.append(f"{iso_time(job.finished)} {ending}" + (f": {reason}" if reason else ""))
+        ending = _SERVER_STATUS[job.status].lower()
+        lines.append(
+            f"{iso_time(job.finished)} {ending}" + (f": {job.reason}" if job.reason else "")
+        )
     return PlainTextResponse("\n".join(lines) + "\n")
 
 
@@ -359,7 +439,7 @@ async def _usage(request: Request) -> Response:
     state = _state(request)
     instance = state.instance_of(request)
     now = state.engine.clock.now()
-    consumed = sum(_run_seconds(job, now) for job in state.engine.jobs(instance=instance.crn))
+    consumed = sum(_run_seconds(job, now) for job in state.ledger.jobs(instance.crn))
     return JSONResponse(
         {
             "instance_id": instance.crn,
@@ -379,8 +459,10 @@ ROUTES = [
     Route(f"{_API}/jobs", _submit, methods=["POST"]),
     Route(f"{_API}/jobs", _list_jobs, methods=["GET"]),
     Route(f"{_API}/jobs/{{id}}", _get_job, methods=["GET"]),
+    Route(f"{_API}/jobs/{{id}}", _delete_job, methods=["DELETE"]),
     Route(f"{_API}/jobs/{{id}}/results", _results, methods=["GET"]),
     Route(f"{_API}/jobs/{{id}}/cancel", _cancel_job, methods=["POST"]),
+    Route(f"{_API}/jobs/{{id}}/tags", _put_tags, methods=["PUT"]),
     Route(f"{_API}/jobs/{{id}}/metrics", _metrics, methods=["GET"]),
     Route(f"{_API}/jobs/{{id}}/logs", _logs, methods=["GET"]),
     Route(f"{_API}/instances/usage", _usage, methods=["GET"]),
