@@ -82,3 +82,42 @@ class TestConfigFile:
     def test_unknown_backend_is_refused_when_serving(self) -> None:
         with pytest.raises(BackendError, match=r"unknown backends \['fake_nowhere'\]"):
             create_app(parse_config({"backends": ["aer", "fake_nowhere"]}))
+
+
+class TestPrintedRecipe:
+    """If ``qrun serve`` starts, it prints the admin API only when a virtual clock runs."""
+
+    @staticmethod
+    def _banner(*flags: str) -> str:
+        import subprocess
+        import sys
+
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qrun", "serve", "--port", "0", *flags],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        lines = []
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if "url_resolver" in line:
+                    break
+        finally:
+            # The banner is written and flushed in one piece before the server starts
+            # serving, so once part of it has arrived the rest is in the pipe.
+            process.terminate()
+            lines.append(process.stdout.read())
+            process.wait(timeout=30)
+        return "".join(lines)
+
+    def test_system_clock_has_no_admin_section(self) -> None:
+        banner = self._banner()
+        assert "QiskitRuntimeService(channel='ibm_quantum_platform'" in banner
+        assert "admin" not in banner
+
+    def test_virtual_clock_prints_a_drawn_admin_key(self) -> None:
+        banner = self._banner("--virtual-clock")
+        assert "Virtual clock" in banner or "admin key" in banner

@@ -103,7 +103,9 @@ def main(args: argparse.Namespace) -> int:
 
         raise QrunError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     admin_key = app.state.serve.admin_key
-    shown = "(admin_key from the configuration)" if admin_key == config.admin_key else admin_key
+    shown = admin_key
+    if admin_key is not None and admin_key == config.admin_key:
+        shown = "(admin_key from the configuration)"  # a configured secret is not echoed
     sys.stdout.write(recipe(server.url, config, shown))
     sys.stdout.flush()
     try:
