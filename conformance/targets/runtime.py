@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final, Literal
 
 from qrun.errors import QrunError, UsageError
+from qrun.providers.runtime import service_message
 
 from ..target import JobCancelled, JobFailed, Rejected, Unsupported
 from .runtime_connection import (
@@ -228,7 +229,7 @@ class RuntimeTarget:
                 if block:
                     session.__enter__()
             except (IBMError, ValueError, TypeError) as error:
-                raise Rejected(_message(error)) from error
+                raise Rejected(service_message(error)) from error
         ref = str(session.session_id or f"unnamed-{next(self._refs)}")
         self._sessions[ref] = session
         self._session_instance[ref] = self._instance
@@ -282,7 +283,7 @@ class RuntimeTarget:
             try:
                 job = sampler.run([(self._connection.circuit(resolved), None, _SHOTS)])
             except IBMError as error:
-                raise Rejected(_message(error)) from error
+                raise Rejected(service_message(error)) from error
         ref = str(job.job_id())
         self._jobs[ref] = job
         self._durations[ref] = duration or 0.0
@@ -306,9 +307,9 @@ class RuntimeTarget:
         try:
             return self._jobs[job].result()
         except (RuntimeJobFailureError, RuntimeJobMaxTimeoutError) as error:
-            raise JobFailed(_message(error)) from error
+            raise JobFailed(service_message(error)) from error
         except RuntimeInvalidStateError as error:
-            raise JobCancelled(_message(error)) from error
+            raise JobCancelled(service_message(error)) from error
 
     def _wait_virtually(self, job: str) -> None:
         """Move the virtual clock until ``job`` has ended: to its end once it runs."""
@@ -368,7 +369,3 @@ class RuntimeTarget:
         for session in self._sessions.values():
             with contextlib.suppress(IBMError):
                 session.cancel()
-
-
-def _message(error: BaseException) -> str:
-    return str(error) or type(error).__name__

@@ -15,6 +15,7 @@ that is not IBM Quantum's is the base of a Runtime-compatible service (``qrun se
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -39,6 +40,7 @@ __all__ = [
     "custom_url_resolver",
     "is_ibm_url",
     "runtime_options",
+    "service_message",
 ]
 
 _IBM_HOSTS = ("quantum.cloud.ibm.com", "cloud.ibm.com", "quantum.ibm.com")
@@ -158,6 +160,28 @@ class RuntimeChannel:
             self._target.cancel()  # type: ignore[attr-defined]
 
 
+def service_message(error: BaseException) -> str:
+    """What the service said: the messages of an IBM-style error body inside the client's
+    exception text (``{"errors": [{"message": …}]}``), or else the whole text."""
+    text = str(error)
+    start = text.find("{")
+    if start >= 0:
+        try:
+            body, _ = json.JSONDecoder().raw_decode(text[start:])
+        except ValueError:
+            body = None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list):
+            said = [
+                str(item["message"])
+                for item in errors
+                if isinstance(item, dict) and "message" in item
+            ]
+            if said:
+                return "; ".join(said)
+    return text or type(error).__name__
+
+
 @contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
     """Set the variables not already set, for the duration of the block only."""
@@ -259,9 +283,10 @@ class RuntimeProvider:
         try:
             channel = opener(backend=backend.transpile_for, max_time=seconds)
         except Exception as error:  # noqa: BLE001 - the client raises many kinds
-            if "plan" in str(error).lower():
-                raise PlanError(f"the service refused a {mode}: {error}") from None
-            raise BackendError(f"cannot open a {mode} on {backend.name}: {error}") from None
+            said = service_message(error)
+            if "plan" in said.lower():
+                raise PlanError(f"the service refused a {mode}: {said}") from None
+            raise BackendError(f"cannot open a {mode} on {backend.name}: {said}") from None
         return RuntimeChannel(mode, channel, backend.transpile_for)
 
     def shutdown(self) -> None:
