@@ -167,6 +167,16 @@ class TestServiceWithAdminApi:
             "PRIO-2",
         }
 
+    def test_missing_instance_skips_with_the_reason(
+        self, virtual_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("QRUN_ADMIN_KEY", ADMIN_KEY)
+        run = run_suite("runtime", options={"url": virtual_url}, tags="rule-TTL-7 and plans")
+        assert not run.failed, run.output
+        (record,) = run.scenarios
+        assert record.outcome == "skipped"
+        assert "reaches no instance with plan premium, interactive TTL 120 s" in record.reason
+
     def test_url_may_come_from_the_environment(
         self,
         virtual_url: str,
