@@ -1,9 +1,10 @@
 """The pytest plugin of the conformance suite (registered under ``pytest11``).
 
-It adds ``--qrun-target`` and declares the rule and capability markers the feature tags
-become (``-m 'rule-TTL-3'`` must know them before collection). Nothing else happens until
-the suite itself is collected: then it resolves the target and marks every scenario that
-needs a capability the target lacks as skipped, with the reason.
+It adds ``--qrun-target`` and ``--qrun-target-option KEY=VALUE`` and declares the rule and
+capability markers the feature tags become (``-m 'rule-TTL-3'`` must know them before
+collection). Nothing else happens until the suite itself is collected: then it resolves the
+target and marks every scenario that needs a capability the target lacks as skipped, with
+the reason.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from .capabilities import CAPABILITIES
 from .rules import RULES, rule_tag
 
 if TYPE_CHECKING:
-    from .target import Target
+    from .target import TargetFactory
 
 __all__ = [
     "SUITE_MARK",
     "is_suite_item",
     "missing_capabilities",
+    "preset_factory",
     "register_markers",
     "target_factory",
     "target_name",
@@ -32,7 +34,7 @@ __all__ = [
 #: A module attribute set by the suite module; its items are the conformance scenarios.
 SUITE_MARK = "__qrun_conformance_suite__"
 
-_FACTORY = pytest.StashKey["type[Target]"]()
+_FACTORY = pytest.StashKey["TargetFactory"]()
 _MARKERS_DONE = pytest.StashKey[bool]()
 
 
@@ -45,6 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="target the session lifecycle conformance suite runs against: a built-in "
         "name (local, qiskit-local), an entry point of group qrun.conformance.targets, "
         "or module:Class (default: local)",
+    )
+    group.addoption(
+        "--qrun-target-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the target (repeatable), e.g. url=http://127.0.0.1:8765 for "
+        "the runtime target",
     )
 
 
@@ -70,16 +80,24 @@ def target_name(config: pytest.Config) -> str:
     return str(config.getoption("qrun_target"))
 
 
-def target_factory(config: pytest.Config) -> type[Target]:
-    """The target class chosen for this run, loaded on first use."""
+def target_factory(config: pytest.Config) -> TargetFactory:
+    """What builds this run's targets: the chosen class with its options, made on first use."""
     if _FACTORY not in config.stash:
-        from .targets import load_target
+        from .targets import make_factory, parse_target_options
 
         try:
-            config.stash[_FACTORY] = load_target(target_name(config))
+            options = parse_target_options(config.getoption("qrun_target_option") or [])
+            config.stash[_FACTORY] = make_factory(
+                target_name(config), options, cleanup=config.add_cleanup
+            )
         except QrunError as error:
             raise pytest.UsageError(str(error)) from None
     return config.stash[_FACTORY]
+
+
+def preset_factory(config: pytest.Config, factory: TargetFactory) -> None:
+    """Use ``factory`` for this run instead of building one from the command line."""
+    config.stash[_FACTORY] = factory
 
 
 def is_suite_item(item: pytest.Item) -> bool:

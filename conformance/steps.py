@@ -21,10 +21,10 @@ from pytest_bdd import given, parsers, then, when
 
 from qrun.duration import parse_duration
 
-from .target import JobCancelled, JobFailed, Rejected, Target
+from .target import JobCancelled, JobFailed, Rejected, Target, Unsupported
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from .target import JobState
 
@@ -194,14 +194,22 @@ def _(target: Target, backend: str) -> OpenedSession:
     return OpenedSession(target.open_session(backend, block=True), opened_at)
 
 
+def _use_instance(switch: Callable[[], None]) -> None:
+    """Switch instances; a service that has no such instance skips the scenario, saying so."""
+    try:
+        switch()
+    except Unsupported as error:
+        pytest.skip(f"the service offers no such instance: {error}")
+
+
 @given(parsers.parse("my instance is on the {plan} plan"))
 def _(target: Target, plan: str) -> None:
-    target.use_instance(plan=plan)
+    _use_instance(lambda: target.use_instance(plan=plan))
 
 
 @given(parsers.parse("my instance's interactive TTL is {amount}"))
 def _(target: Target, amount: str) -> None:
-    target.use_instance(interactive_ttl=seconds(amount))
+    _use_instance(lambda: target.use_instance(interactive_ttl=seconds(amount)))
 
 
 @given(parsers.parse("another user's job {label} of {amount} is running on backend {backend}"))

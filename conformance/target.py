@@ -1,13 +1,20 @@
 """What the conformance steps drive: the ``Target`` protocol.
 
 A target is one way of reaching a session service: qrun's own engine on a virtual clock,
-the Qiskit client's local testing mode, or (later) a Runtime service over HTTP. Steps
-speak only to this protocol, so a new target plugs in without touching them.
+the Qiskit client's local testing mode, or a Runtime service over HTTP. Steps speak only
+to this protocol, so a new target plugs in without touching them.
 
 Sessions and jobs are named by opaque references (strings the target hands out). A
 target states what it can do in ``capabilities``; a scenario tagged with a capability the
 target lacks is skipped with that reason, and such a method may then raise
 :class:`Unsupported`.
+
+A target that needs settings (a URL, an instance) takes them as *target options*: text
+``KEY=VALUE`` pairs given as ``qrun conformance --target-option KEY=VALUE`` or
+``pytest --qrun-target-option KEY=VALUE``. Such a target class has a class method
+``configure(options)`` (:class:`Configurable`) that checks them once per run and returns a
+:class:`TargetFactory`: the capabilities it found and a callable that builds one target
+per scenario. A class without ``configure`` takes no options and is its own factory.
 """
 
 from __future__ import annotations
@@ -15,16 +22,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
 __all__ = [
+    "Configurable",
     "JobCancelled",
     "JobFailed",
     "JobState",
     "Rejected",
     "Target",
     "TargetError",
+    "TargetFactory",
     "Unsupported",
 ]
 
@@ -147,3 +156,31 @@ class Target(Protocol):
 
     def teardown(self) -> None:
         """Release everything the scenario used."""
+
+
+class TargetFactory(Protocol):
+    """Builds one target per scenario; knows before any is built what they can do."""
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+    def __call__(self) -> Target: ...
+
+
+@runtime_checkable
+class Configurable(Protocol):
+    """A target class that takes target options (see the module docstring)."""
+
+    capabilities: frozenset[str]
+
+    @classmethod
+    def configure(
+        cls, options: Mapping[str, str], *, cleanup: Callable[[Callable[[], None]], None]
+    ) -> TargetFactory:
+        """Check ``options`` and prepare what every scenario shares.
+
+        ``cleanup`` registers a callable to run once the whole run has ended (to stop a
+        server the factory started, say). Raises :class:`qrun.errors.UsageError` for an
+        unknown option or a value that cannot work.
+        """
+        ...

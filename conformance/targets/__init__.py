@@ -3,6 +3,9 @@
 A target class is anything that builds a :class:`~qrun.conformance.target.Target` when
 called with no arguments and carries a class-level ``capabilities`` frozenset. Other
 packages add targets under the entry point group ``qrun.conformance.targets``.
+
+Target options (``KEY=VALUE``) reach a target through :func:`make_factory`: a class with a
+``configure`` class method gets them, any other class must be given none.
 """
 
 from __future__ import annotations
@@ -16,9 +19,18 @@ from qrun.errors import UsageError
 from ..capabilities import CAPABILITIES
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["BUILTIN_TARGETS", "ENTRY_POINT_GROUP", "available_targets", "load_target"]
+    from ..target import Target, TargetFactory
+
+__all__ = [
+    "BUILTIN_TARGETS",
+    "ENTRY_POINT_GROUP",
+    "available_targets",
+    "load_target",
+    "make_factory",
+    "parse_target_options",
+]
 
 ENTRY_POINT_GROUP = "qrun.conformance.targets"
 
@@ -26,6 +38,7 @@ ENTRY_POINT_GROUP = "qrun.conformance.targets"
 BUILTIN_TARGETS: dict[str, str] = {
     "local": "qrun.conformance.targets.local:LocalTarget",
     "qiskit-local": "qrun.conformance.targets.qiskit_local:QiskitLocalTarget",
+    "runtime": "qrun.conformance.targets.runtime:RuntimeTarget",
 }
 
 
@@ -68,3 +81,35 @@ def load_target(spec: str) -> type[Target]:
             f"known: {sorted(CAPABILITIES)}"
         )
     return cast("type[Target]", found)
+
+
+def parse_target_options(texts: Sequence[str]) -> dict[str, str]:
+    """``["url=http://…", "real-time=yes"]`` -> ``{"url": "http://…", "real-time": "yes"}``."""
+    options: dict[str, str] = {}
+    for text in texts:
+        key, equals, value = text.partition("=")
+        if not equals or not key.strip():
+            raise UsageError(f"target option {text!r}: expected KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def make_factory(
+    spec: str,
+    options: Mapping[str, str],
+    *,
+    cleanup: Callable[[Callable[[], None]], None],
+) -> TargetFactory:
+    """What builds the targets of one run: ``spec``'s class, configured with ``options``."""
+    found = load_target(spec)
+    configure = getattr(found, "configure", None)
+    if callable(configure):
+        factory = cast("TargetFactory", configure(options, cleanup=cleanup))
+    elif options:
+        raise UsageError(f"conformance target {spec!r} takes no target options")
+    else:
+        factory = cast("TargetFactory", found)
+    unknown = sorted(str(name) for name in factory.capabilities - CAPABILITIES.keys())
+    if unknown:
+        raise UsageError(f"conformance target {spec!r} found unknown capabilities {unknown}")
+    return factory

@@ -18,7 +18,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="local",
         metavar="NAME",
         help="what to check: local (qrun's engine), qiskit-local (the client's local "
-        "testing mode), an installed target's name, or module:Class (default: local)",
+        "testing mode), runtime (a Runtime service through the real client), an installed "
+        "target's name, or module:Class (default: local)",
+    )
+    parser.add_argument(
+        "--target-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the target (repeatable); the runtime target takes url, "
+        "instance, other-instance, channel and real-time. Credentials come only from the "
+        "environment or a saved account",
     )
     parser.add_argument(
         "--tags",
@@ -46,8 +56,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from qrun.conformance.report import render_table, render_text
     from qrun.conformance.suite import run_suite
+    from qrun.conformance.targets import parse_target_options
 
-    run = run_suite(args.target, tags=args.tags, report_dir=args.report, collect_only=args.list)
+    run = run_suite(
+        args.target,
+        tags=args.tags,
+        options=parse_target_options(args.target_option),
+        report_dir=args.report,
+        collect_only=args.list,
+    )
     if args.show_output or run.pytest_exit not in (0, 1, 5):
         sys.stderr.write(run.output)
     if args.list:

@@ -4,6 +4,12 @@
 ``runtime`` runs ``ibm_*`` and ``least_busy`` through ``qiskit_ibm_runtime`` against IBM
 Quantum or any Runtime-compatible URL. Provider modules are imported only when chosen,
 so a local run never imports ``qiskit_ibm_runtime``.
+
+The service settings can override the backend's kind (:func:`provider_name`): a service
+URL sends every backend, ``fake_*`` and ``aer`` included, to the ``runtime`` provider —
+that is how a manifest runs on the backends a Runtime-compatible service such as
+``qrun serve`` offers under those names — and the channel ``local`` keeps everything on
+the embedded engine.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "ResolvedBackend",
     "ServiceSettings",
     "provider_for",
+    "provider_name",
 ]
 
 #: provider name -> "module:factory"; the factory takes :class:`ServiceSettings`.
@@ -52,9 +59,18 @@ PROVIDER_FOR_KIND: dict[BackendKind, str] = {
 }
 
 
+def provider_name(kind: BackendKind, settings: ServiceSettings | None = None) -> str:
+    """Which provider runs a backend of ``kind`` with these service settings."""
+    if settings is not None and settings.channel == "local":
+        return "local"
+    if settings is not None and settings.url:
+        return "runtime"
+    return PROVIDER_FOR_KIND[kind]
+
+
 def provider_for(kind: BackendKind, settings: ServiceSettings | None = None) -> Provider:
-    """A new provider for backends of ``kind``."""
-    module_name, _, factory_name = PROVIDERS[PROVIDER_FOR_KIND[kind]].partition(":")
+    """A new provider for backends of ``kind`` (see :func:`provider_name`)."""
+    module_name, _, factory_name = PROVIDERS[provider_name(kind, settings)].partition(":")
     factory = cast(
         "Callable[[ServiceSettings], Provider]",
         getattr(importlib.import_module(module_name), factory_name),

@@ -1,13 +1,23 @@
 """The ``runtime`` provider: ``ibm_*`` and ``least_busy`` backends through qiskit-ibm-runtime.
 
-Credentials come from the saved account or the ``QISKIT_IBM_*`` environment variables, as
-``QiskitRuntimeService`` reads them; qrun passes only channel, instance and URL. A URL
-that is not IBM Quantum's is used as the base of a Runtime-compatible service: the
-client's URL resolver would otherwise rewrite it into an IBM Cloud host name.
+Credentials come from the saved account or the ``QISKIT_IBM_TOKEN`` environment variable;
+qrun passes the client channel, instance and URL, and the token only to the client. A URL
+that is not IBM Quantum's is the base of a Runtime-compatible service (``qrun serve``, say):
+
+- the client's URL resolver would rewrite it into an IBM Cloud host name, so qrun gives
+  its own (the Runtime API is ``<url>/api/v1``);
+- the client also asks IBM Cloud's IAM, Global Search and Global Catalog at start-up, so
+  ``IAM_URL``, ``GLOBAL_SEARCH_URL`` and ``GLOBAL_CATALOG_URL`` point at ``<url>``,
+  ``<url>/search`` and ``<url>/catalog`` while the client is built (unless already set);
+- the client needs a token with a URL: ``QISKIT_IBM_TOKEN``, or else ``qrun serve``'s
+  well-known loopback key.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -15,20 +25,29 @@ from qrun.errors import BackendError, JobCancelledError, JobFailedError, PlanErr
 from qrun.providers.base import ResolvedBackend, ServiceSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from qiskit.primitives import PrimitiveResult
+    from qiskit_ibm_runtime import QiskitRuntimeService
 
     from qrun.clock import Clock
     from qrun.model import JSON, Backend, PrimitiveKind, PrimitiveOptions
     from qrun.providers.base import ChannelMode
 
-__all__ = ["RuntimeProvider", "custom_url_resolver", "runtime_options"]
+__all__ = [
+    "RuntimeProvider",
+    "connect_service",
+    "custom_url_resolver",
+    "is_ibm_url",
+    "runtime_options",
+    "service_message",
+]
 
 _IBM_HOSTS = ("quantum.cloud.ibm.com", "cloud.ibm.com", "quantum.ibm.com")
 
 
-def _is_ibm(url: str) -> bool:
+def is_ibm_url(url: str) -> bool:
+    """Whether ``url`` is one of IBM Quantum's own services."""
     host = urlsplit(url).hostname or ""
     return any(host == known or host.endswith("." + known) for known in _IBM_HOSTS)
 
@@ -141,33 +160,87 @@ class RuntimeChannel:
             self._target.cancel()  # type: ignore[attr-defined]
 
 
+def service_message(error: BaseException) -> str:
+    """What the service said: the messages of an IBM-style error body inside the client's
+    exception text (``{"errors": [{"message": …}]}``), or else the whole text."""
+    text = str(error)
+    start = text.find("{")
+    if start >= 0:
+        try:
+            body, _ = json.JSONDecoder().raw_decode(text[start:])
+        except ValueError:
+            body = None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list):
+            said = [
+                str(item["message"])
+                for item in errors
+                if isinstance(item, dict) and "message" in item
+            ]
+            if said:
+                return "; ".join(said)
+    return text or type(error).__name__
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set the variables not already set, for the duration of the block only."""
+    added = [name for name in values if name not in os.environ]
+    for name in added:
+        os.environ[name] = values[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+def connect_service(settings: ServiceSettings, *, token: str | None = None) -> QiskitRuntimeService:
+    """A ``QiskitRuntimeService`` for ``settings`` (see the module docstring for how a URL
+    that is not IBM's is reached). ``token`` overrides the environment's; it is meant for
+    the key of a service qrun itself started. Raises :class:`BackendError` when the client
+    cannot start; the message never carries the token."""
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    from qrun.serve.config import DEFAULT_API_KEY
+    from qrun.service import client_environment
+
+    arguments: dict[str, object] = {}
+    if settings.channel:
+        arguments["channel"] = settings.channel
+    if settings.instance:
+        arguments["instance"] = settings.instance
+    token = token or os.environ.get("QISKIT_IBM_TOKEN") or None
+    environment: dict[str, str] = {}
+    if settings.url and not is_ibm_url(settings.url):
+        arguments.setdefault("channel", "ibm_quantum_platform")
+        arguments["url"] = settings.url.rstrip("/")
+        arguments["url_resolver"] = custom_url_resolver
+        arguments["token"] = token or DEFAULT_API_KEY
+        environment = client_environment(settings.url)
+    elif settings.url and token:
+        arguments["url"] = settings.url
+        arguments["token"] = token
+    try:
+        with _environment(environment):
+            return QiskitRuntimeService(**arguments)
+    except Exception as error:  # noqa: BLE001 - the client raises many kinds
+        where = f" at {settings.url}" if settings.url else ""
+        raise BackendError(
+            f"cannot connect to Qiskit Runtime{where} ({type(error).__name__}: {error}); save "
+            "an account with QiskitRuntimeService.save_account() or set QISKIT_IBM_TOKEN"
+        ) from None
+
+
 class RuntimeProvider:
     """IBM Quantum, or any Runtime-compatible service, through ``QiskitRuntimeService``."""
 
     name = "runtime"
 
     def __init__(self, settings: ServiceSettings | None = None) -> None:
-        from qiskit_ibm_runtime import QiskitRuntimeService
-
         from qrun.clock import SystemClock
 
-        settings = settings or ServiceSettings()
-        arguments: dict[str, object] = {}
-        if settings.channel:
-            arguments["channel"] = settings.channel
-        if settings.instance:
-            arguments["instance"] = settings.instance
-        if settings.url:
-            arguments["url"] = settings.url
-            if not _is_ibm(settings.url):
-                arguments["url_resolver"] = custom_url_resolver
-        try:
-            self.service = QiskitRuntimeService(**arguments)
-        except Exception as error:  # noqa: BLE001 - the client raises many kinds
-            raise BackendError(
-                f"cannot connect to Qiskit Runtime ({type(error).__name__}: {error}); save an "
-                "account with QiskitRuntimeService.save_account() or set QISKIT_IBM_TOKEN"
-            ) from None
+        self.service = connect_service(settings or ServiceSettings())
         self._clock = SystemClock()
 
     @property
@@ -210,9 +283,10 @@ class RuntimeProvider:
         try:
             channel = opener(backend=backend.transpile_for, max_time=seconds)
         except Exception as error:  # noqa: BLE001 - the client raises many kinds
-            if "plan" in str(error).lower():
-                raise PlanError(f"the service refused a {mode}: {error}") from None
-            raise BackendError(f"cannot open a {mode} on {backend.name}: {error}") from None
+            said = service_message(error)
+            if "plan" in said.lower():
+                raise PlanError(f"the service refused a {mode}: {said}") from None
+            raise BackendError(f"cannot open a {mode} on {backend.name}: {said}") from None
         return RuntimeChannel(mode, channel, backend.transpile_for)
 
     def shutdown(self) -> None:
