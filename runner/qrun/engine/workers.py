@@ -11,8 +11,9 @@ the next (an optimiser only changes the parameter values), so each worker is sen
 an object once and afterwards only a reference to it; the parent keeps the objects it
 has sent alive, so a reference is never reused for a different object.
 
-Workers are forked when the parent runs a single thread (fast, and safe then), and
-otherwise started from a fork server that has already imported the simulator.
+Workers are forked on Linux (they start at once and share the parent's imports) and
+spawned elsewhere; a spawned worker imports the parent's main module, which must then
+guard its code with ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ __all__ = ["WorkerExecutor", "worker_context"]
 
 #: Objects a worker keeps at most before it is told to forget them all.
 MAX_SHARED = 256
-_PRELOAD = ["qrun.engine.simulation", "qiskit_aer.primitives"]
 _shared_types: tuple[type, ...] | None = None
 
 
@@ -56,15 +56,22 @@ def _shared() -> tuple[type, ...]:
 
 
 def worker_context() -> BaseContext:
-    """``fork`` on Linux from a single-threaded parent, else a preloaded fork server."""
-    methods = multiprocessing.get_all_start_methods()
-    if sys.platform == "linux" and threading.active_count() == 1 and "fork" in methods:
+    """``fork`` where it is safe to use (Linux), else ``spawn``.
+
+    A forked worker starts at once, inherits the parent's imports and never re-imports
+    the parent's main module. The worker only computes work it is sent, and the simulator
+    state it uses is built in the parent before forking (see :func:`_prime`).
+    """
+    if sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
-        return context
     return multiprocessing.get_context("spawn")
+
+
+def _prime() -> None:
+    """Import what a worker uses, so a forked worker needs no import of its own."""
+    import qiskit_aer.primitives  # noqa: F401
+
+    _shared()
 
 
 class _Pickler(pickle.Pickler):
@@ -153,6 +160,7 @@ class WorkerExecutor:
         if workers < 1:
             raise ValueError(f"a worker executor needs at least one worker, got {workers}")
         chosen = context or worker_context()
+        _prime()
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
         self._backlog: deque[tuple[Work, Callable[[Outcome], None]]] = deque()
