@@ -98,7 +98,7 @@ class TestBellRun:
     ) -> None:
         assert main(["run", str(BELL), "--json", "-o", str(tmp_path / "rec")]) == 0
         document = json.loads(capsys.readouterr().out)
-        assert document["format"] == "qrun.results/1"
+        assert document["format"] == "qrun.results/2"
         assert (
             sum(document["primitives"][0]["pubs"][0]["registers"]["c"]["counts"].values()) == 4096
         )

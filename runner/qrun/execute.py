@@ -1,17 +1,23 @@
 """Executing a plan: open the session (or batch, or nothing), submit one job per primitive
 in manifest order, close, and collect the results.
 
-A keyboard interrupt cancels the session at once, so no session is left open and billing;
-the results of jobs that had already finished are kept and the outcome is marked
-interrupted. Iterative workloads plug in at :data:`WORKLOAD_RUNNERS`.
+Iterative workloads run after the primitives are submitted, inside the same channel,
+side by side or one after another (:mod:`qrun.workloads.scheduling`); each kind plugs in
+at :data:`WORKLOAD_RUNNERS`. A keyboard interrupt stops the workloads from submitting
+more and cancels the session at once, so no session is left open and billing; the
+results of jobs that had already finished, and every workload's history so far, are
+kept and the outcome is marked interrupted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from qrun.errors import JobCancelledError, JobError, PlanError, QrunError
+from qrun.workloads.context import WorkloadContext
+from qrun.workloads.minimize import run_minimize
+from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -19,13 +25,14 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.clock import Clock
-    from qrun.model import Workload
     from qrun.plan import Plan, PlannedPrimitive
-    from qrun.providers import Channel, ChannelMode, Job, Provider
+    from qrun.providers import Channel, ChannelMode, Job, Provider, ResolvedBackend
+    from qrun.workloads.history import WorkloadResult
 
 __all__ = [
     "WORKLOAD_RUNNERS",
     "JobRecord",
+    "ParallelJobs",
     "Progress",
     "RunOutcome",
     "SilentProgress",
@@ -62,13 +69,18 @@ class RunOutcome:
     status_end: str | None = None
     jobs: list[JobRecord] = field(default_factory=list)
     results: dict[str, PrimitiveResult] = field(default_factory=dict)
-    workload_results: dict[str, Mapping[str, object]] = field(default_factory=dict)
+    workload_results: dict[str, WorkloadResult] = field(default_factory=dict)
     interrupted: bool = False
     finished_at: float | None = None
 
     @property
     def failed(self) -> list[JobRecord]:
         return [job for job in self.jobs if job.error is not None]
+
+    @property
+    def failed_workloads(self) -> list[WorkloadResult]:
+        """Workloads that did not finish (a job failed, the session ended, …)."""
+        return [result for result in self.workload_results.values() if result.status != "DONE"]
 
 
 class Progress(Protocol):
@@ -94,17 +106,16 @@ class SilentProgress:
         pass
 
 
-class WorkloadRunner(Protocol):
-    """Runs one iterative workload in an open channel, recording its jobs in ``outcome``."""
-
-    def __call__(
-        self, workload: Workload, channel: Channel, outcome: RunOutcome, progress: Progress
-    ) -> Mapping[str, object]: ...
-
-
 #: workload class name -> its runner. A workload kind with no runner is refused before
 #: anything is submitted.
-WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {}
+WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": run_minimize}
+
+
+@runtime_checkable
+class ParallelJobs(Protocol):
+    """A provider that can prepare to compute several jobs at once (the local one)."""
+
+    def expect_parallel_jobs(self, backend: ResolvedBackend, count: int) -> None: ...
 
 
 def _check_workloads(plan: Plan) -> None:
@@ -117,6 +128,14 @@ def _check_workloads(plan: Plan) -> None:
                     "by this version of qrun yet",
                 ).__str__()
             )
+
+
+def _prepare(plan: Plan, provider: Provider) -> None:
+    """Tell a provider that can use it how many workload jobs may run at once."""
+    workloads = len(plan.workloads)
+    concurrent = plan.manifest.execution.workloads == "concurrent"
+    if workloads > 1 and concurrent and isinstance(provider, ParallelJobs):
+        provider.expect_parallel_jobs(plan.backend, workloads)
 
 
 def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
@@ -199,10 +218,24 @@ def execute(
     """
     display = progress or SilentProgress()
     _check_workloads(plan)
+    _prepare(plan, provider)
     outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now())
     channel = _open(plan, provider, outcome)
     outcome.session_id = channel.session_id
     outcome.details_start = channel.details()
+    context = WorkloadContext(
+        channel=channel,
+        clock=clock,
+        progress=display,
+        run_started=outcome.started_at,
+        session_opened=clock.now(),
+    )
+    workloads = WorkloadScheduler(
+        plan.workloads,
+        WORKLOAD_RUNNERS,
+        context,
+        concurrent=plan.manifest.execution.workloads == "concurrent",
+    )
     submitted: list[tuple[Job, JobRecord]] = []
     try:
         for primitive in plan.primitives:
@@ -211,9 +244,8 @@ def execute(
             display.submitted(record.name, record.job_id)
             if on_submitted is not None:
                 on_submitted(outcome)
-        for workload in plan.manifest.workloads:
-            runner = WORKLOAD_RUNNERS[type(workload).__name__]
-            outcome.workload_results[workload.name] = runner(workload, channel, outcome, display)
+        workloads.start()
+        workloads.join()
         channel.close()  # no more jobs: the session drains and then closes at once
         for job, record in submitted:
             display.waiting(record.name, record.job_id)
@@ -221,9 +253,12 @@ def execute(
             display.finished(record.name, record.job_id, record.status)
     except KeyboardInterrupt:
         outcome.interrupted = True
+        workloads.stop()
         channel.cancel()
+        workloads.join()
         _keep_finished(submitted, outcome)
     finally:
+        outcome.workload_results = workloads.ordered()
         outcome.details_end = channel.details()
         outcome.status_end = channel.status()
         outcome.finished_at = clock.now()

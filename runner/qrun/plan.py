@@ -26,6 +26,7 @@ from qrun.model import (
     SamplerPub,
 )
 from qrun.transpilation import preset_pass_manager
+from qrun.workloads.planning import plan_workloads
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from qrun.diagnostics import Issue
     from qrun.model import Circuit
     from qrun.providers import ChannelMode, Provider, ResolvedBackend
+    from qrun.workloads.planning import PlannedWorkload
 
 __all__ = ["Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
 
@@ -90,9 +92,12 @@ class Plan:
     max_time: float | None
     circuits: Mapping[str, QuantumCircuit]  # ISA circuits by name
     primitives: tuple[PlannedPrimitive, ...]
+    workloads: tuple[PlannedWorkload, ...] = ()
 
     @property
     def jobs(self) -> int:
+        """Jobs known before the run: one per primitive (a workload's depend on its
+        optimiser)."""
         return len(self.primitives)
 
     @property
@@ -400,6 +405,7 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
             is not None
         )
         primitives.append(PlannedPrimitive(primitive, pubs, _estimate_seconds(pubs, isa, target)))
+    workloads = plan_workloads(manifest, logical, isa, issues)
     if issues:
         raise ManifestError(sorted(issues))
     return Plan(
@@ -409,4 +415,5 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         max_time=manifest.execution.max_time,
         circuits=isa,
         primitives=tuple(primitives),
+        workloads=workloads,
     )

@@ -6,9 +6,10 @@ Layout (documented for users in ``docs/record.md``)::
       manifest.yaml     the manifest exactly as run (its sha256 is in run.json)
       run.json          backend, mode, versions, session id and details, jobs
       journal.json      job ids, written after each submission and before any wait
-      results.json      results in the qrun.results/1 form (see qrun.results)
+      results.json      results in the qrun.results/2 form (see qrun.results)
       summary.md        a short human summary
       histograms/*.png  one per sampler PUB and classical register
+      plots/*.png       one convergence plot per iterative workload
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from qrun import __version__
 from qrun.duration import format_duration
 from qrun.histogram import write_histogram
 from qrun.results import ResultsDocument, plain, to_document
+from qrun.workloads.plot import write_convergence_plot
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from qrun.execute import RunOutcome
     from qrun.model import JSON, Manifest
+    from qrun.workloads.history import WorkloadResult
 
 __all__ = ["RUN_FORMAT", "default_folder", "package_versions", "write_journal", "write_record"]
 
@@ -98,6 +101,23 @@ def write_journal(outcome: RunOutcome, folder: Path) -> None:
     (folder / "journal.json").write_text(json.dumps(journal, indent=2) + "\n", encoding="utf-8")
 
 
+def _workload_summary(result: WorkloadResult) -> dict[str, JSON]:
+    return {
+        "name": result.name,
+        "method": result.method,
+        "status": result.status,
+        "error": result.error,
+        "tags": result.tags,
+        "jobs": len(result.history),
+        "energy": result.energy,
+        "reference": result.reference,
+        "reference_error": result.reference_error,
+        "session_stayed_active": None if result.session is None else result.session.stayed_active,
+        "tag_check_ok": None if result.tag_check is None else result.tag_check.ok,
+        "plot": result.plot,
+    }
+
+
 def _run_document(outcome: RunOutcome, histograms: list[str]) -> dict[str, object]:
     plan = outcome.plan
     manifest = plan.manifest
@@ -144,9 +164,22 @@ def _run_document(outcome: RunOutcome, histograms: list[str]) -> dict[str, objec
                 }
                 for primitive in plan.primitives
             ],
+            "workloads": [
+                {
+                    "name": planned.name,
+                    "circuit": planned.workload.cost.circuit,
+                    "observable": planned.workload.cost.observable,
+                    "method": planned.workload.method,
+                    "num_parameters": int(planned.x0.size),
+                    "parameter_shift_gradient": planned.gradient,
+                    "exact_minimum": planned.exact_minimum,
+                }
+                for planned in plan.workloads
+            ],
+            "workloads_run": plan.manifest.execution.workloads,
         },
         "jobs": _jobs(outcome),
-        "workloads": plain(outcome.workload_results),
+        "workloads": [_workload_summary(result) for result in outcome.workload_results.values()],
         "interrupted": outcome.interrupted,
         "started_at": _iso(outcome.started_at),
         "finished_at": _iso(outcome.finished_at),
@@ -170,7 +203,17 @@ def results_document(outcome: RunOutcome) -> ResultsDocument:
                 [pub.circuit for pub in primitive.pubs],
             )
         )
-    return to_document(rows, outcome.results)
+    return to_document(rows, outcome.results, list(outcome.workload_results.values()))
+
+
+def _plots(outcome: RunOutcome, folder: Path) -> None:
+    """Draw each workload's convergence plot and name it in its result."""
+    for name, result in list(outcome.workload_results.items()):
+        relative = f"plots/{_UNSAFE.sub('-', name)}.png"
+        (folder / "plots").mkdir(exist_ok=True)
+        with_plot = result.with_plot(relative)
+        write_convergence_plot(with_plot, folder / relative)
+        outcome.workload_results[name] = with_plot
 
 
 def _histograms(document: ResultsDocument, folder: Path) -> list[str]:
@@ -218,17 +261,54 @@ def _summary(outcome: RunOutcome, document: ResultsDocument) -> str:
         lines.append(f"- max_time: {format_duration(plan.max_time)}")
     if outcome.interrupted:
         lines.append("- **interrupted**: the session was cancelled; finished results are kept")
-    lines += ["", "| primitive | kind | job | status |", "|---|---|---|---|"]
-    lines += [
-        f"| {job.name} | {job.kind} | `{job.job_id}` | {job.status} |" for job in outcome.jobs
-    ]
+    if outcome.jobs:
+        lines += ["", "| primitive | kind | job | status |", "|---|---|---|---|"]
+        lines += [
+            f"| {job.name} | {job.kind} | `{job.job_id}` | {job.status} |" for job in outcome.jobs
+        ]
+    if outcome.workload_results:
+        lines += ["", _workload_table(outcome)]
     lines.append("")
     lines.append(render_results(document))
     return "\n".join(lines) + "\n"
 
 
+def _number(value: float | None, digits: int = 5) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "—" if value is None else "yes" if value else "NO"
+
+
+def _workload_table(outcome: RunOutcome) -> str:
+    """One row per workload: status, jobs, final cost against the reference, checks."""
+    lines = [
+        f"Workloads ({outcome.plan.manifest.execution.workloads}):",
+        "",
+        "| workload | method | status | jobs | final cost | reference | error "
+        "| session stayed active | tags find only its jobs |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in outcome.workload_results.values():
+        session = _yes_no(None if result.session is None else result.session.stayed_active)
+        tags = _yes_no(None if result.tag_check is None else result.tag_check.ok)
+        lines.append(
+            f"| {result.name} | {result.method} | {result.status} | {len(result.history)} "
+            f"| {_number(result.energy)} | {_number(result.reference)} "
+            f"| {_number(result.reference_error)} | {session} | {tags} |"
+        )
+    for result in outcome.workload_results.values():
+        if result.error:
+            lines.append(f"\n- **{result.name}** failed: {result.error}")
+        if result.plot:
+            lines.append(f"\n![{result.name} convergence]({result.plot})")
+    return "\n".join(lines)
+
+
 def render_results(document: ResultsDocument, top: int = 8) -> str:
-    """Counts (most frequent first) and expectation values, as short plain text."""
+    """Counts (most frequent first), expectation values and workload outcomes, as short
+    plain text."""
     lines: list[str] = []
     for primitive in document["primitives"]:
         for pub in primitive["pubs"]:
@@ -248,6 +328,17 @@ def render_results(document: ResultsDocument, top: int = 8) -> str:
                 lines.append(f"{head} evs: {_short(pub['evs'])} ± {_short(pub['stds'])}")
         if not primitive["pubs"]:
             lines.append(f"{primitive['name']}: no results ({primitive['status']})")
+    for workload in document.get("workloads", []):
+        line = (
+            f"{workload['name']} ({workload['method']}): {workload['status']}, "
+            f"{workload['jobs']} jobs, final cost {_short(workload['energy'])}"
+        )
+        if workload["reference"] is not None:
+            line += (
+                f" (reference {_short(workload['reference'])}, "
+                f"error {_short(workload['reference_error'])})"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -274,6 +365,7 @@ def write_record(outcome: RunOutcome, folder: Path) -> ResultsDocument:
     manifest = outcome.plan.manifest
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.yaml").write_text(manifest.text, encoding="utf-8")
+    _plots(outcome, folder)
     document = results_document(outcome)
     (folder / "results.json").write_text(json.dumps(document) + "\n", encoding="utf-8")
     histograms = _histograms(document, folder)

@@ -1,8 +1,9 @@
-"""``results.json``: primitive results in a documented, versioned JSON form, and back.
+"""``results.json``: primitive and workload results in a documented, versioned JSON form,
+and back.
 
-The document (``format: "qrun.results/1"``)::
+The document (``format: "qrun.results/2"``)::
 
-    {"format": "qrun.results/1",
+    {"format": "qrun.results/2",
      "primitives": [
        {"name": "counts", "kind": "sampler", "job_id": "…", "status": "DONE",
         "metadata": {…},
@@ -14,10 +15,16 @@ The document (``format: "qrun.results/1"``)::
                                "bitstrings": ["11", "00", …]}}}]},
        {"name": "energy", "kind": "estimator", …,
         "pubs": [{"index": 0, "circuit": "ansatz", "shape": [3],
-                  "evs": [...], "stds": [...], "metadata": {…}}]}]}
+                  "evs": [...], "stds": [...], "metadata": {…}}]}],
+     "workloads": [
+       {"name": "vqe", "kind": "minimize", "method": "cobyla", "status": "DONE",
+        "result": {"success": true, "nfev": 143, "x": [...], "fun": -0.7005, …},
+        "history": [{"index": 1, "kind": "cost", "value": …, "job_id": "…", …}], …}]}
 
 ``bitstrings`` lists every shot in order (bindings in C order, then shots), so
 :func:`load_results` rebuilds the exact ``BitArray``; ``counts`` add up all bindings.
+Workloads are described by :class:`~qrun.workloads.history.WorkloadResult`, and
+:func:`load_workloads` reads them back. Version 1 (no ``workloads``) is still read.
 """
 
 from __future__ import annotations
@@ -34,10 +41,21 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.model import JSON
+    from qrun.workloads.history import WorkloadResult
 
-__all__ = ["FORMAT", "PrimitiveDocument", "ResultsDocument", "load_results", "to_document"]
+__all__ = [
+    "FORMAT",
+    "READABLE_FORMATS",
+    "PrimitiveDocument",
+    "ResultsDocument",
+    "load_results",
+    "load_workloads",
+    "to_document",
+]
 
-FORMAT = "qrun.results/1"
+FORMAT = "qrun.results/2"
+#: Formats :func:`load_results` reads: 2 added ``workloads``.
+READABLE_FORMATS = ("qrun.results/1", FORMAT)
 
 
 class PrimitiveDocument(TypedDict):
@@ -52,6 +70,7 @@ class PrimitiveDocument(TypedDict):
 class ResultsDocument(TypedDict):
     format: str
     primitives: list[PrimitiveDocument]
+    workloads: list[dict[str, JSON]]
 
 
 def plain(value: object) -> JSON:
@@ -113,9 +132,11 @@ def _estimator_pub(pub_result: object, index: int, circuit: str) -> dict[str, JS
 def to_document(
     primitives: Sequence[tuple[str, str, str | None, str, Sequence[str]]],
     results: Mapping[str, PrimitiveResult],
+    workloads: Sequence[WorkloadResult] = (),
 ) -> ResultsDocument:
     """The results document; ``primitives`` are (name, kind, job id, status, circuit of
-    each PUB) in manifest order, ``results`` the results of the jobs that finished."""
+    each PUB) in manifest order, ``results`` the results of the jobs that finished,
+    ``workloads`` what each workload did, in manifest order."""
     documents: list[PrimitiveDocument] = []
     for name, kind, job_id, status, circuits in primitives:
         result = results.get(name)
@@ -136,7 +157,11 @@ def to_document(
                 "pubs": pubs,
             }
         )
-    return {"format": FORMAT, "primitives": documents}
+    return {
+        "format": FORMAT,
+        "primitives": documents,
+        "workloads": [workload.to_json() for workload in workloads],
+    }
 
 
 def _decode_sampler(pub: Mapping[str, object]) -> object:
@@ -172,16 +197,7 @@ def _sequence(value: object) -> Sequence[object]:
     return value
 
 
-def load_results(path: str | Path) -> dict[str, PrimitiveResult]:
-    """The results of a run record as Qiskit objects, by primitive name in manifest order.
-
-    ``path`` is a run record folder or its ``results.json``. Samplers give back
-    ``SamplerPubResult`` with a ``BitArray`` per classical register, estimators
-    ``PubResult`` with ``evs`` and ``stds``. A primitive whose job did not finish has no
-    entry.
-    """
-    from qiskit.primitives import PrimitiveResult
-
+def _read(path: str | Path) -> tuple[Path, dict[str, object]]:
     file = Path(path)
     if file.is_dir():
         file = file / "results.json"
@@ -189,13 +205,47 @@ def load_results(path: str | Path) -> dict[str, PrimitiveResult]:
         document = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise QrunError(f"{file}: cannot read run results: {error}") from error
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    if not isinstance(document, dict) or document.get("format") not in READABLE_FORMATS:
         raise QrunError(f"{file}: not a qrun results document (expected format {FORMAT!r})")
+    return file, document
+
+
+def load_results(path: str | Path) -> dict[str, PrimitiveResult]:
+    """The results of a run record as Qiskit objects, by primitive name in manifest order.
+
+    ``path`` is a run record folder or its ``results.json``. Samplers give back
+    ``SamplerPubResult`` with a ``BitArray`` per classical register, estimators
+    ``PubResult`` with ``evs`` and ``stds``. A primitive whose job did not finish has no
+    entry. Workloads are read by :func:`load_workloads`.
+    """
+    from qiskit.primitives import PrimitiveResult
+
+    _, document = _read(path)
     results: dict[str, PrimitiveResult] = {}
-    for primitive in document["primitives"]:
+    for primitive in _sequence(document["primitives"]):
+        assert isinstance(primitive, dict)
         if primitive.get("metadata") is None:
             continue
         decode = _decode_sampler if primitive["kind"] == "sampler" else _decode_estimator
         pubs = [decode(pub) for pub in primitive["pubs"]]
         results[primitive["name"]] = PrimitiveResult(pubs, metadata=primitive["metadata"])
     return results
+
+
+def load_workloads(path: str | Path) -> dict[str, WorkloadResult]:
+    """The iterative workloads of a run record, by name in manifest order: each one's
+    status, optimiser result, convergence history and session and tag checks (also for a
+    workload that failed part way). A version-1 document has none."""
+    from qrun.workloads.history import WorkloadResult
+
+    file, document = _read(path)
+    found: dict[str, WorkloadResult] = {}
+    try:
+        for item in _sequence(document.get("workloads", [])):
+            if not isinstance(item, Mapping):
+                raise TypeError("a workload entry is not an object")
+            workload = WorkloadResult.from_json(item)
+            found[workload.name] = workload
+    except (KeyError, TypeError, ValueError) as error:
+        raise QrunError(f"{file}: a workload entry is malformed: {error}") from error
+    return found

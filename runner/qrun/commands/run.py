@@ -57,8 +57,10 @@ def main(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         sys.stderr.write("qrun: interrupted; the session was cancelled, finished results kept\n")
         return EXIT_INTERRUPTED
-    if outcome.failed:
-        for job in outcome.failed:
-            sys.stderr.write(f"qrun: {job.name}: job {job.job_id} {job.status}: {job.error}\n")
+    for job in outcome.failed:
+        sys.stderr.write(f"qrun: {job.name}: job {job.job_id} {job.status}: {job.error}\n")
+    for workload in outcome.failed_workloads:
+        sys.stderr.write(f"qrun: workload {workload.name} {workload.status}: {workload.error}\n")
+    if outcome.failed or outcome.failed_workloads:
         return EXIT_USER
     return EXIT_OK

@@ -13,6 +13,7 @@ from qrun.engine.instance import Instance, Plan
 from qrun.engine.job import JobHandle, JobStatus
 from qrun.engine.session import STATUSES, Mode, SessionHandle, SessionState
 from qrun.engine.work import Outcome, Program, Work
+from qrun.engine.workers import WorkerExecutor
 
 __all__ = [
     "DEFAULT_PRECISION",
@@ -34,4 +35,5 @@ __all__ = [
     "SessionState",
     "ThreadExecutor",
     "Work",
+    "WorkerExecutor",
 ]

@@ -81,6 +81,11 @@ class Channel(Protocol):
 
     def cancel(self) -> None: ...
 
+    def job_ids(self, tags: Sequence[str]) -> list[str]:
+        """Ids of the jobs carrying every one of ``tags``: within this session or batch,
+        or every job the instance lists in job mode."""
+        ...
+
 
 class Provider(Protocol):
     """Where a manifest runs."""

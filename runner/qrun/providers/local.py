@@ -105,6 +105,10 @@ class LocalChannel:
         if self._session is not None:
             self._session.close()
 
+    def job_ids(self, tags: Sequence[str]) -> list[str]:
+        found = self._engine.jobs(instance=self._instance, session_id=self.session_id, tags=tags)
+        return [job.job_id() for job in found]
+
     def cancel(self) -> None:
         if self._session is not None:
             self._session.cancel()
@@ -130,6 +134,7 @@ class LocalProvider:
         from qrun.engine import Engine
 
         self._owns_engine = engine is None
+        self._workers_started = False
         self.engine: Engine = engine if engine is not None else Engine()
         self.instance = instance or "local"
         del settings  # the local engine has no service to connect to
@@ -160,6 +165,23 @@ class LocalProvider:
                 backend.name, instance=self.instance, mode=mode, max_time=max_time
             )
         return LocalChannel(self.engine, backend.name, self.instance, mode, session)
+
+    def expect_parallel_jobs(self, backend: ResolvedBackend, count: int) -> None:
+        """Several workloads will keep up to ``count`` jobs in flight at once: compute
+        jobs in worker processes (as many as ``backend`` runs at once, at most ``count``)
+        so that the optimisers' Python and the simulations overlap. An engine given to
+        this provider keeps its own executor."""
+        from qrun.engine import ThreadExecutor, WorkerExecutor
+        from qrun.engine.backends import default_capacity
+
+        if not self._owns_engine or self._workers_started or count < 2:
+            return
+        workers = max(1, min(count, default_capacity(backend.name)))
+        previous = self.engine.executor
+        self.engine.executor = WorkerExecutor(workers)
+        self._workers_started = True
+        if isinstance(previous, ThreadExecutor):
+            previous.shutdown()
 
     def shutdown(self) -> None:
         if self._owns_engine:

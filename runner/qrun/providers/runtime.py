@@ -114,10 +114,13 @@ class _RuntimeJob:
 class RuntimeChannel:
     """A ``Session``, a ``Batch``, or the backend itself (job mode)."""
 
-    def __init__(self, mode: ChannelMode, target: object, backend: object) -> None:
+    def __init__(
+        self, mode: ChannelMode, target: object, backend: object, service: object = None
+    ) -> None:
         self._mode: ChannelMode = mode
         self._target = target  # what primitives take as ``mode=``
         self._backend = backend
+        self._service = service  # QiskitRuntimeService, to list jobs by tag
 
     @property
     def mode(self) -> ChannelMode:
@@ -158,6 +161,14 @@ class RuntimeChannel:
     def cancel(self) -> None:
         if self._mode != "job":
             self._target.cancel()  # type: ignore[attr-defined]
+
+    def job_ids(self, tags: Sequence[str]) -> list[str]:
+        if self._service is None:
+            return []
+        jobs = self._service.jobs(  # type: ignore[attr-defined]
+            job_tags=list(tags), session_id=self.session_id, limit=None
+        )
+        return [str(job.job_id()) for job in jobs]
 
 
 def service_message(error: BaseException) -> str:
@@ -277,7 +288,7 @@ class RuntimeProvider:
         from qiskit_ibm_runtime import Batch, Session
 
         if mode == "job":
-            return RuntimeChannel("job", backend.transpile_for, backend.transpile_for)
+            return RuntimeChannel("job", backend.transpile_for, backend.transpile_for, self.service)
         seconds = None if max_time is None else round(max_time)
         opener = Session if mode == "session" else Batch
         try:
@@ -287,7 +298,7 @@ class RuntimeProvider:
             if "plan" in said.lower():
                 raise PlanError(f"the service refused a {mode}: {said}") from None
             raise BackendError(f"cannot open a {mode} on {backend.name}: {said}") from None
-        return RuntimeChannel(mode, channel, backend.transpile_for)
+        return RuntimeChannel(mode, channel, backend.transpile_for, self.service)
 
     def shutdown(self) -> None:
         pass

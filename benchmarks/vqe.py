@@ -1,0 +1,250 @@
+"""The guide's VQE: a hand-written loop on raw Aer against qrun, and two optimisers
+one after another against side by side.
+
+Part 1, per-iteration cost: the guide's loop (``qiskit_aer.primitives.EstimatorV2`` +
+``scipy.optimize.minimize`` COBYLA, 10,000 shots, the same seeded start and simulator
+seed) against ``qrun`` running ``spec/examples/vqe.yaml``; time per cost evaluation
+for both, over the optimisation itself (imports, transpilation and planning excluded
+from both), best of N.
+
+Part 2, concurrency: two equal COBYLA workloads (different starting points, own job
+tags) in one session through qrun, ``execution.workloads: sequential`` against
+``concurrent``; each timed as the whole run (``run_manifest``: plan, session, record)
+and as the optimisation phase alone. For comparison, the guide's thread pattern on raw
+Aer: the same two optimisations one after another, then on a ``ThreadPoolExecutor``.
+Also the example ``vqe-two-optimizers.yaml`` (COBYLA with Nelder-Mead, unequal work).
+
+What limits the concurrency ratio here: with qrun's local provider the simulations of
+concurrent workloads run in worker processes, but both optimisers still run in the
+parent under one interpreter lock, and SciPy's COBYLA (a Python implementation since
+SciPy 1.16) spends about as long per evaluation as a small Aer estimator call does.
+
+    python benchmarks/vqe.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from qiskit.circuit.library import efficient_su2
+from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler import generate_preset_pass_manager
+from qiskit_aer import AerSimulator
+from qiskit_aer.primitives import EstimatorV2
+from scipy.optimize import minimize
+
+from qrun.manifest import load_manifest
+from qrun.runner import run_manifest
+
+EXAMPLES = Path(str(files("qrun.spec") / "examples"))
+HAMILTONIAN = [("YZ", 0.3980), ("ZI", -0.3980), ("ZZ", -0.0113), ("XX", 0.1810)]
+SHOTS = 10_000
+SEED_X0, SEED_SIMULATOR = 42, 42
+SECOND_X0 = 7
+
+TWO_COBYLA = """\
+    qrun: 1
+    metadata: {{name: two-cobyla}}
+    backend: {{name: aer}}
+    execution: {{mode: session, workloads: {schedule}}}
+    transpile: {{optimization_level: 3}}
+    circuits:
+      ansatz: {{library: efficient_su2, args: {{num_qubits: 2}}}}
+    observables:
+      hamiltonian: {{YZ: 0.3980, ZI: -0.3980, ZZ: -0.0113, XX: 0.1810}}
+    workloads:
+      - name: first
+        minimize: {{circuit: ansatz, observable: hamiltonian}}
+        method: cobyla
+        x0: {{random: {{seed: {first}, low: 0, high: 6.283185307179586}}}}
+        maxiter: 200
+        options: {{default_shots: 10000, seed_simulator: 1, environment: {{job_tags: [first]}}}}
+      - name: second
+        minimize: {{circuit: ansatz, observable: hamiltonian}}
+        method: cobyla
+        x0: {{random: {{seed: {second}, low: 0, high: 6.283185307179586}}}}
+        maxiter: 200
+        options: {{default_shots: 10000, seed_simulator: 2, environment: {{job_tags: [second]}}}}
+"""
+
+
+# ----------------------------------------------------------------- the guide, raw Aer
+
+
+def guide_problem() -> tuple[object, SparsePauliOp]:
+    hamiltonian = SparsePauliOp.from_list(HAMILTONIAN)
+    manager = generate_preset_pass_manager(backend=AerSimulator(), optimization_level=3)
+    ansatz = manager.run(efficient_su2(hamiltonian.num_qubits))
+    return ansatz, hamiltonian.apply_layout(ansatz.layout)
+
+
+def guide_minimize(
+    ansatz: object, observable: SparsePauliOp, x0_seed: int, simulator_seed: int, method: str
+) -> tuple[float, int, float]:
+    """The guide's loop: (final cost, evaluations, seconds)."""
+    estimator = EstimatorV2(
+        options={
+            "default_precision": 1 / np.sqrt(SHOTS),
+            "run_options": {"seed_simulator": simulator_seed},
+        }
+    )
+
+    def cost(params: np.ndarray) -> float:
+        return float(estimator.run([(ansatz, observable, params)]).result()[0].data.evs)
+
+    count = ansatz.num_parameters  # type: ignore[attr-defined]
+    x0 = np.random.default_rng(x0_seed).uniform(0, 2 * np.pi, count)
+    start = time.perf_counter()
+    found = minimize(cost, x0, method=method, options={"maxiter": 200})
+    return float(found.fun), int(found.nfev), time.perf_counter() - start
+
+
+# ------------------------------------------------------------------------------- qrun
+
+
+def qrun_run(path: Path, folder: Path) -> tuple[float, float, dict[str, tuple[float, int]]]:
+    """(whole run seconds, optimisation-phase seconds, {workload: (final cost, jobs)})."""
+    manifest = load_manifest(path)
+    start = time.perf_counter()
+    report = run_manifest(manifest, output=folder)
+    whole = time.perf_counter() - start
+    results = report.outcome.workload_results
+    assert all(result.status == "DONE" for result in results.values()), results
+    first = min(result.history[0].submitted for result in results.values())
+    last = max(
+        result.history[-1].submitted + result.history[-1].wall_time for result in results.values()
+    )
+    finals = {
+        name: (float(result.energy or 0.0), len(result.history)) for name, result in results.items()
+    }
+    return whole, last - first, finals
+
+
+def two_cobyla(folder: Path, schedule: str) -> Path:
+    text = TWO_COBYLA.format(schedule=schedule, first=SEED_X0, second=SECOND_X0)
+    file = folder / f"two-cobyla-{schedule}.yaml"
+    file.write_text(textwrap.dedent(text), encoding="utf-8")
+    return file
+
+
+def main() -> None:
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    print(f"{os.cpu_count()} CPUs, best of {repeats}")
+    ansatz, observable = guide_problem()
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = Path(temporary)
+        runs = iter(range(10_000))
+
+        def record() -> Path:
+            return scratch / f"run{next(runs)}"
+
+        # Warm up both paths (imports, simulator caches, the worker fork server).
+        guide_minimize(ansatz, observable, SEED_X0, SEED_SIMULATOR, "cobyla")
+        qrun_run(EXAMPLES / "vqe.yaml", record())
+        qrun_run(two_cobyla(scratch, "concurrent"), record())
+
+        print("\n1. The guide's VQE (COBYLA, 10,000 shots, seeded start), per cost evaluation")
+        raw = [guide_minimize(ansatz, observable, SEED_X0, SEED_SIMULATOR, "cobyla")]
+        raw += [
+            guide_minimize(ansatz, observable, SEED_X0, SEED_SIMULATOR, "cobyla")
+            for _ in range(repeats - 1)
+        ]
+        raw_fun, raw_nfev, raw_seconds = min(raw, key=lambda item: item[2])
+        ours = [qrun_run(EXAMPLES / "vqe.yaml", record()) for _ in range(repeats)]
+        whole, phase, finals = min(ours, key=lambda item: item[1])
+        (qrun_fun, qrun_jobs) = finals["vqe"]
+        raw_each = raw_seconds / raw_nfev * 1e3
+        qrun_each = phase / qrun_jobs * 1e3
+        print(
+            f"   hand-written loop on raw Aer: {raw_each:6.3f} ms/evaluation "
+            f"({raw_nfev} evaluations, final {raw_fun:.5f})"
+        )
+        print(
+            f"   qrun (one job per evaluation, in a session): {qrun_each:6.3f} ms/evaluation "
+            f"({qrun_jobs} jobs, final {qrun_fun:.5f}; whole run {whole:.2f} s)"
+        )
+        print(
+            f"   qrun per-evaluation overhead: {qrun_each - raw_each:+.3f} ms "
+            f"({(qrun_each / raw_each - 1) * 100:+.1f} %), ratio raw/qrun "
+            f"{raw_each / qrun_each:.2f}x"
+        )
+
+        print("\n2. Two equal COBYLA optimisations in one session")
+        sequential = min(
+            (qrun_run(two_cobyla(scratch, "sequential"), record()) for _ in range(repeats)),
+            key=lambda item: item[0],
+        )
+        concurrent = min(
+            (qrun_run(two_cobyla(scratch, "concurrent"), record()) for _ in range(repeats)),
+            key=lambda item: item[0],
+        )
+        jobs = sum(jobs for _, jobs in concurrent[2].values())
+        print(
+            f"   qrun sequential: whole run {sequential[0]:.3f} s, optimisation "
+            f"{sequential[1]:.3f} s"
+        )
+        print(
+            f"   qrun concurrent: whole run {concurrent[0]:.3f} s, optimisation "
+            f"{concurrent[1]:.3f} s ({jobs} jobs)"
+        )
+        print(
+            f"   qrun concurrency ratio (sequential/concurrent): whole run "
+            f"{sequential[0] / concurrent[0]:.2f}x, optimisation phase "
+            f"{sequential[1] / concurrent[1]:.2f}x"
+        )
+
+        def one_after_another() -> float:
+            start = time.perf_counter()
+            guide_minimize(ansatz, observable, SEED_X0, 1, "cobyla")
+            guide_minimize(ansatz, observable, SECOND_X0, 2, "cobyla")
+            return time.perf_counter() - start
+
+        def threads() -> float:
+            start = time.perf_counter()
+            with ThreadPoolExecutor() as pool:
+                first = pool.submit(guide_minimize, ansatz, observable, SEED_X0, 1, "cobyla")
+                second = pool.submit(guide_minimize, ansatz, observable, SECOND_X0, 2, "cobyla")
+                first.result(), second.result()
+            return time.perf_counter() - start
+
+        raw_sequential = min(one_after_another() for _ in range(repeats))
+        raw_threads = min(threads() for _ in range(repeats))
+        print(
+            f"   guide's thread pattern on raw Aer: one after another {raw_sequential:.3f} s, "
+            f"threads {raw_threads:.3f} s, ratio {raw_sequential / raw_threads:.2f}x"
+        )
+
+        print("\n3. vqe-two-optimizers.yaml (COBYLA and Nelder-Mead: unequal work)")
+        example = EXAMPLES / "vqe-two-optimizers.yaml"
+        concurrent_example = min(
+            (qrun_run(example, record()) for _ in range(repeats)), key=lambda item: item[0]
+        )
+        sequential_text = example.read_text("utf-8").replace(
+            "workloads: concurrent", "workloads: sequential"
+        )
+        sequential_file = scratch / "vqe-two-optimizers-sequential.yaml"
+        sequential_file.write_text(sequential_text, encoding="utf-8")
+        sequential_example = min(
+            (qrun_run(sequential_file, record()) for _ in range(repeats)),
+            key=lambda item: item[0],
+        )
+        for name, (final, jobs) in concurrent_example[2].items():
+            print(f"   {name}: {jobs} jobs, final {final:.5f}")
+        print(
+            f"   sequential {sequential_example[0]:.3f} s, concurrent "
+            f"{concurrent_example[0]:.3f} s, ratio "
+            f"{sequential_example[0] / concurrent_example[0]:.2f}x (bounded by the longer "
+            "optimiser's share of the jobs)"
+        )
+
+
+if __name__ == "__main__":
+    main()

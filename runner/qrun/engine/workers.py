@@ -1,0 +1,250 @@
+"""Worker processes that compute jobs, for backends that run several jobs at once.
+
+The optimisers of concurrent workloads are Python, and so is most of a small Aer
+estimator call, so threads in one process cannot overlap them (one interpreter lock).
+:class:`WorkerExecutor` computes each job in a long-lived worker process instead, while
+the engine in the parent still decides when every job starts: one job per idle worker,
+the rest wait in order.
+
+A job's circuits and observables arrays are usually the same objects from one job to
+the next (an optimiser only changes the parameter values), so each worker is sent such
+an object once and afterwards only a reference to it; the parent keeps the objects it
+has sent alive, so a reference is never reused for a different object.
+
+Workers are forked on Linux (they start at once and share the parent's imports) and
+spawned elsewhere; a spawned worker imports the parent's main module, which must then
+guard its code with ``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import pickle
+import sys
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from qrun.engine.simulation import run_work
+from qrun.engine.work import Outcome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext
+
+    from qrun.engine.work import Work
+
+__all__ = ["WorkerExecutor", "worker_context"]
+
+#: Objects a worker keeps at most before it is told to forget them all.
+MAX_SHARED = 256
+_shared_types: tuple[type, ...] | None = None
+
+
+def _shared() -> tuple[type, ...]:
+    """The types sent once per worker (imported on first use: Qiskit is heavy)."""
+    global _shared_types  # noqa: PLW0603 - a process-wide cache, filled once
+    if _shared_types is None:
+        from qiskit.circuit import QuantumCircuit
+        from qiskit.primitives.containers.observables_array import ObservablesArray
+
+        _shared_types = (QuantumCircuit, ObservablesArray)
+    return _shared_types
+
+
+def worker_context() -> BaseContext:
+    """``fork`` where it is safe to use (Linux), else ``spawn``.
+
+    A forked worker starts at once, inherits the parent's imports and never re-imports
+    the parent's main module. The worker only computes work it is sent, and the simulator
+    state it uses is built in the parent before forking (see :func:`_prime`).
+    """
+    if sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _prime() -> None:
+    """Import what a worker uses, so a forked worker needs no import of its own."""
+    import qiskit_aer.primitives  # noqa: F401
+
+    _shared()
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles shared objects as references, noting which ones it met."""
+
+    def __init__(self, file: io.BytesIO, met: dict[int, object]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._met = met
+        self._types = _shared()
+
+    def persistent_id(self, obj: object) -> int | None:
+        if type(obj) in self._types:
+            key = id(obj)
+            self._met[key] = obj
+            return key
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves references against the objects this worker was sent."""
+
+    def __init__(self, file: io.BytesIO, known: dict[int, object]) -> None:
+        super().__init__(file)
+        self._known = known
+
+    def persistent_load(self, pid: object) -> object:
+        return self._known[pid]  # type: ignore[index]
+
+
+def _serve(connection: Connection) -> None:
+    """A worker's loop: receive work, compute it, send back its outcome; None ends it."""
+    known: dict[int, object] = {}
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        reset, new, payload = message
+        if reset:
+            known.clear()
+        known.update(new)
+        try:
+            work = _Unpickler(io.BytesIO(payload), known).load()
+            outcome = run_work(work)
+        except Exception as error:  # noqa: BLE001 - reported as the job's failure
+            outcome = Outcome(error=f"the worker could not read the job: {error}")
+        try:
+            connection.send(outcome)
+        except Exception as error:  # noqa: BLE001 - e.g. a result that does not pickle
+            connection.send(Outcome(error=f"the worker could not send the result: {error}"))
+
+
+class _Worker:
+    """The parent's side of one worker process."""
+
+    def __init__(self, context: BaseContext, index: int) -> None:
+        parent, child = context.Pipe()
+        self.connection = parent
+        self.process = context.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(child,), name=f"qrun-worker-{index}", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.sent: dict[int, object] = {}
+        self.done: Callable[[Outcome], None] | None = None
+
+    def send(self, work: Work, done: Callable[[Outcome], None]) -> None:
+        met: dict[int, object] = {}
+        buffer = io.BytesIO()
+        _Pickler(buffer, met).dump(work)
+        reset = len(self.sent) + len(met) > MAX_SHARED
+        if reset:
+            self.sent.clear()
+        new = {key: obj for key, obj in met.items() if key not in self.sent}
+        self.sent.update(new)
+        self.done = done
+        self.connection.send((reset, new, buffer.getvalue()))
+
+
+class WorkerExecutor:
+    """Computes jobs with Aer in ``workers`` worker processes, one job per worker."""
+
+    def __init__(self, workers: int, context: BaseContext | None = None) -> None:
+        if workers < 1:
+            raise ValueError(f"a worker executor needs at least one worker, got {workers}")
+        chosen = context or worker_context()
+        _prime()
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._backlog: deque[tuple[Work, Callable[[Outcome], None]]] = deque()
+        self._closed = False
+        self._workers = [_Worker(chosen, index) for index in range(workers)]
+        self._alive = set(self._workers)
+        for worker in self._workers:
+            self._idle.append(worker)
+            threading.Thread(
+                target=self._read, args=(worker,), name="qrun-worker-reader", daemon=True
+            ).start()
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes compute jobs."""
+        return len(self._workers)
+
+    def start(self, work: Work, done: Callable[[Outcome], None]) -> None:
+        with self._lock:
+            if self._closed or not self._alive:
+                worker = None
+            elif self._idle:
+                worker = self._idle.pop()
+            else:
+                self._backlog.append((work, done))
+                return
+        if worker is None:
+            done(Outcome(error="no worker process is left to run the job"))
+            return
+        self._send(worker, work, done)
+
+    def _send(self, worker: _Worker, work: Work, done: Callable[[Outcome], None]) -> None:
+        try:
+            worker.send(work, done)
+        except Exception as error:  # noqa: BLE001 - the job fails, the executor goes on
+            worker.done = None
+            with self._lock:
+                self._idle.append(worker)
+            done(Outcome(error=f"the job could not be sent to a worker: {error}"))
+
+    def _read(self, worker: _Worker) -> None:
+        while True:
+            try:
+                outcome: Outcome = worker.connection.recv()
+            except (EOFError, OSError):
+                self._lost(worker)
+                return
+            done, worker.done = worker.done, None
+            with self._lock:
+                following = self._backlog.popleft() if self._backlog else None
+                if following is None:
+                    self._idle.append(worker)
+            if following is not None:
+                self._send(worker, *following)
+            if done is not None:
+                done(outcome)
+
+    def _lost(self, worker: _Worker) -> None:
+        """A worker's pipe closed: fail its job, and the waiting ones if none is left."""
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
+            self._alive.discard(worker)
+            orphans = [] if self._alive else list(self._backlog)
+            self._backlog.clear() if orphans else None
+        done, worker.done = worker.done, None
+        reason = "the worker process ended before the job finished"
+        if done is not None:
+            done(Outcome(error=reason))
+        for _, waiting in orphans:
+            waiting(Outcome(error=reason))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            backlog = list(self._backlog)
+            self._backlog.clear()
+        for _, done in backlog:
+            done(Outcome(error="the executor shut down before the job ran"))
+        for worker in self._workers:
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
+        for worker in self._workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.terminate()
+            worker.connection.close()

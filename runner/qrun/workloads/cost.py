@@ -1,0 +1,116 @@
+"""A workload's cost as jobs: each evaluation is one estimator job in the channel.
+
+A gradient is one job too: the parameter-shift rule needs the cost at ``x ± π/2·e_i`` for
+every parameter ``i``, and those ``2n`` points go into ONE estimator PUB (a parameter
+array of shape ``(2n,)``), so a gradient costs one round trip, not ``2n``.
+Every job is recorded as an :class:`~qrun.workloads.history.Evaluation`, with the
+session's state just before it was submitted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from qrun.workloads.context import WorkloadStopped
+from qrun.workloads.history import Evaluation
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from qrun.workloads.context import WorkloadContext
+    from qrun.workloads.history import EvaluationKind
+    from qrun.workloads.planning import PlannedWorkload
+
+__all__ = ["EstimatorCost"]
+
+_SHIFT = math.pi / 2
+
+
+class EstimatorCost:
+    """The expectation value of a workload's observable, evaluated by jobs in a channel."""
+
+    def __init__(self, planned: PlannedWorkload, context: WorkloadContext) -> None:
+        from qiskit.primitives.containers.observables_array import ObservablesArray
+
+        self.planned = planned
+        self.context = context
+        self.history: list[Evaluation] = []
+        self.iteration = 1
+        # One observables array for every job, so a worker process that has it once
+        # is not sent it again.
+        self._observables = ObservablesArray.coerce(planned.observable)
+        self._precision = planned.workload.cost.precision
+        self._options = planned.workload.options
+        self._last_result: float | None = None
+
+    def next_iteration(self) -> None:
+        """The optimiser finished an iteration (its callback was called)."""
+        self.iteration += 1
+
+    def value(self, x: NDArray[np.float64]) -> float:
+        """The cost at ``x``: one job."""
+        import numpy as np
+
+        point = np.array(x, dtype=float)
+        evs, stds, evaluation = self._run("cost", point, point)
+        value = float(evs)
+        self.history.append(replace(evaluation, value=value, std=float(stds)))
+        return value
+
+    def gradient(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The parameter-shift gradient at ``x``: one job with 2n parameter sets."""
+        import numpy as np
+
+        point = np.array(x, dtype=float)
+        count = point.size
+        shifts = _SHIFT * np.eye(count)
+        points = np.concatenate([point + shifts, point - shifts])
+        evs, stds, evaluation = self._run("gradient", point, points)
+        plus, minus = np.asarray(evs[:count]), np.asarray(evs[count:])
+        gradient: NDArray[np.float64] = (plus - minus) / 2
+        spread = float(np.sqrt(np.mean(np.asarray(stds) ** 2) / 2))
+        components = tuple(float(g) for g in gradient)
+        self.history.append(replace(evaluation, std=spread, gradient=components))
+        return gradient
+
+    def _run(
+        self, kind: EvaluationKind, point: NDArray[np.float64], values: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], Evaluation]:
+        """Submit one job for ``values``; its evaluation, without value or std yet."""
+        from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+        context = self.context
+        if context.stop.is_set():
+            raise WorkloadStopped
+        clock = context.clock
+        details = context.channel.details()
+        state = None if details is None else details.get("state")
+        submitted = clock.now()
+        gap = None if self._last_result is None else submitted - self._last_result
+        pub = EstimatorPub.coerce(
+            (self.planned.circuit, self._observables, values), self._precision
+        )
+        job = context.channel.submit("estimator", [pub], self._options)
+        result = job.result()
+        finished = clock.now()
+        self._last_result = finished
+        data = result[0].data
+        evaluation = Evaluation(
+            index=len(self.history) + 1,
+            iteration=self.iteration,
+            kind=kind,
+            parameters=tuple(float(v) for v in point),
+            value=None,
+            std=None,
+            job_id=job.job_id(),
+            submitted=submitted - context.run_started,
+            wall_time=finished - submitted,
+            session_time=finished - context.session_opened,
+            gap=gap,
+            session_state=None if state is None else str(state),
+        )
+        context.progress.waiting(f"{self.planned.name} #{evaluation.index}", evaluation.job_id)
+        return data.evs, data.stds, evaluation

@@ -1,0 +1,173 @@
+"""Running a ``minimize`` workload: ``scipy.optimize.minimize`` over jobs in the session.
+
+Whatever happens (a job fails, the session ends, the run is interrupted) the runner
+returns a :class:`~qrun.workloads.history.WorkloadResult` with the history so far, so
+one workload's failure never loses another's results.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+from qrun.errors import JobCancelledError, QrunError, SessionClosedError
+from qrun.results import plain
+from qrun.workloads.context import WorkloadStopped
+from qrun.workloads.cost import EstimatorCost
+from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult
+
+if TYPE_CHECKING:
+    from qrun.model import JSON
+    from qrun.workloads.context import WorkloadContext
+    from qrun.workloads.history import Evaluation, WorkloadStatus
+    from qrun.workloads.planning import PlannedWorkload
+
+__all__ = ["MAXITER_OPTION", "run_minimize"]
+
+#: The option a method reads ``maxiter`` from, where it is not ``maxiter``.
+MAXITER_OPTION = {"tnc": "maxfun"}
+
+
+def _plain(value: JSON) -> object:
+    """A manifest value as SciPy takes it: lists for sequences, dicts for mappings."""
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _options(planned: PlannedWorkload) -> dict[str, object]:
+    workload = planned.workload
+    options = {key: _plain(value) for key, value in workload.method_options.items()}
+    if workload.maxiter is not None:
+        options.setdefault(MAXITER_OPTION.get(workload.method, "maxiter"), workload.maxiter)
+    return options
+
+
+def _optimizer_result(found: Mapping[str, object]) -> OptimizerResult:
+    import numpy as np
+
+    def whole(key: str) -> int | None:
+        value = found.get(key)
+        return None if value is None else int(value)  # type: ignore[call-overload]
+
+    return OptimizerResult(
+        success=bool(found.get("success")),
+        message=str(found.get("message", "")),
+        nfev=whole("nfev") or 0,
+        nit=whole("nit"),
+        njev=whole("njev"),
+        x=tuple(float(v) for v in np.atleast_1d(np.asarray(found["x"], dtype=float))),
+        fun=float(found["fun"]),  # type: ignore[arg-type]
+    )
+
+
+def _session_check(
+    history: list[Evaluation],
+    details_start: Mapping[str, object] | None,
+    details_end: Mapping[str, object] | None,
+) -> SessionCheck | None:
+    if details_start is None:
+        return None  # job mode: no session
+    ttl = details_end.get("interactive_timeout") if details_end else None
+    interactive_ttl = float(ttl) if isinstance(ttl, (int, float)) else None
+    gaps = [item.gap for item in history if item.gap is not None]
+    max_gap = max(gaps, default=None)
+    states = Counter(item.session_state or "unknown" for item in history)
+    # Only the session's very first job may find it not yet active.
+    later = [item.session_state for item in history[1:]]
+    first_ok = not history or history[0].session_state in ("open", "active")
+    stayed_active = (
+        first_ok
+        and all(state == "active" for state in later)
+        and (interactive_ttl is None or max_gap is None or max_gap < interactive_ttl)
+    )
+    return SessionCheck(
+        interactive_ttl=interactive_ttl,
+        max_gap=max_gap,
+        states=dict(states),
+        stayed_active=stayed_active,
+        details_start=plain(details_start),
+        details_end=plain(details_end),
+    )
+
+
+def _tag_check(
+    planned: PlannedWorkload, context: WorkloadContext, history: list[Evaluation]
+) -> TagCheck | None:
+    tags = planned.workload.options.job_tags
+    if not tags:
+        return None
+    found = tuple(context.channel.job_ids(tags))
+    own = {item.job_id for item in history}
+    return TagCheck(
+        tags=tags,
+        found=found,
+        only_own=set(found) <= own,
+        all_found=own <= set(found),
+    )
+
+
+def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
+    """Minimise ``planned``'s cost, one job per evaluation; never raises for a failure
+    of its own jobs or session (the result says what happened)."""
+    from scipy.optimize import minimize
+
+    workload = planned.workload
+    cost = EstimatorCost(planned, context)
+    details_start = context.channel.details()
+    status: WorkloadStatus = "DONE"
+    error: str | None = None
+    result: OptimizerResult | None = None
+
+    def callback(intermediate_result: object) -> None:
+        del intermediate_result
+        cost.next_iteration()
+
+    try:
+        found = minimize(
+            cost.value,
+            planned.x0,
+            method=workload.method,
+            jac=cost.gradient if planned.gradient else None,
+            tol=workload.tol,
+            options=_options(planned),
+            callback=callback,
+        )
+        result = _optimizer_result(found)
+    except WorkloadStopped:
+        status, error = "CANCELLED", "the run was interrupted"
+    except (JobCancelledError, SessionClosedError) as failure:
+        status = "CANCELLED" if context.stop.is_set() else "ERROR"
+        error = str(failure)
+    except QrunError as failure:
+        status, error = "ERROR", str(failure)
+    except Exception as failure:  # noqa: BLE001 - recorded; the other workloads go on
+        status, error = "ERROR", f"{type(failure).__name__}: {failure}"
+    details_end = context.channel.details()
+    history = list(cost.history)
+    last = history[-1].job_id if history else "-"
+    context.progress.finished(workload.name, last, status)
+    reference_source: Literal["manifest", "exact"] | None = None
+    if workload.reference is not None:
+        reference_source = "manifest"
+    elif planned.exact_minimum is not None:
+        reference_source = "exact"
+    return WorkloadResult(
+        name=workload.name,
+        method=workload.method,
+        status=status,
+        tags=workload.options.job_tags,
+        num_parameters=int(planned.x0.size),
+        x0=tuple(float(v) for v in planned.x0),
+        history=tuple(history),
+        result=result,
+        error=error,
+        reference=planned.reference,
+        reference_source=reference_source,
+        exact_minimum=planned.exact_minimum,
+        session=_session_check(history, details_start, details_end),
+        tag_check=_tag_check(planned, context, history),
+    )
