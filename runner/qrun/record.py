@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from qrun import __version__
 from qrun.duration import format_duration
 from qrun.histogram import write_histogram
-from qrun.results import ResultsDocument, plain, to_document
+from qrun.results import RegisterCounts, ResultsDocument, plain, register_counts, to_document
 from qrun.workloads.plot import write_convergence_plot
 
 if TYPE_CHECKING:
@@ -218,27 +218,13 @@ def _plots(outcome: RunOutcome, folder: Path) -> None:
 
 def _histograms(document: ResultsDocument, folder: Path) -> list[str]:
     written: list[str] = []
-    for primitive in document["primitives"]:
-        if primitive["kind"] != "sampler":
-            continue
-        for pub in primitive["pubs"]:
-            registers = pub["registers"]
-            assert isinstance(registers, dict)
-            for register, body in registers.items():
-                assert isinstance(body, dict)
-                counts = body["counts"]
-                assert isinstance(counts, dict)
-                name = _UNSAFE.sub("-", f"{primitive['name']}-{pub['index']}-{register}")
-                relative = f"histograms/{name}.png"
-                (folder / "histograms").mkdir(exist_ok=True)
-                title = (
-                    f"{primitive['name']} pub {pub['index']} ({pub['circuit']}), "
-                    f"register {register}"
-                )
-                write_histogram(
-                    {str(k): int(str(v)) for k, v in counts.items()}, title, folder / relative
-                )
-                written.append(relative)
+    for found in register_counts(document):
+        name = _UNSAFE.sub("-", f"{found.primitive}-{found.pub}-{found.register}")
+        relative = f"histograms/{name}.png"
+        (folder / "histograms").mkdir(exist_ok=True)
+        title = f"{found.primitive} pub {found.pub} ({found.circuit}), register {found.register}"
+        write_histogram(found.counts, title, folder / relative)
+        written.append(relative)
     return written
 
 
@@ -310,22 +296,21 @@ def render_results(document: ResultsDocument, top: int = 8) -> str:
     """Counts (most frequent first), expectation values and workload outcomes, as short
     plain text."""
     lines: list[str] = []
+    sampled: dict[tuple[str, int], list[RegisterCounts]] = {}
+    for found in register_counts(document):
+        sampled.setdefault((found.primitive, found.pub), []).append(found)
     for primitive in document["primitives"]:
         for pub in primitive["pubs"]:
-            head = f"{primitive['name']}[{pub['index']}] {pub['circuit']}"
-            if primitive["kind"] == "sampler":
-                registers = pub["registers"]
-                assert isinstance(registers, dict)
-                for register, body in registers.items():
-                    assert isinstance(body, dict)
-                    counts = body["counts"]
-                    assert isinstance(counts, dict)
-                    ranked = sorted(counts.items(), key=lambda item: (-int(str(item[1])), item[0]))
-                    shown = ", ".join(f"{bits}: {count}" for bits, count in ranked[:top])
-                    more = f", … ({len(ranked) - top} more)" if len(ranked) > top else ""
-                    lines.append(f"{head} {register}: {{{shown}{more}}}")
-            else:
+            index = int(str(pub["index"]))
+            head = f"{primitive['name']}[{index}] {pub['circuit']}"
+            if primitive["kind"] != "sampler":
                 lines.append(f"{head} evs: {_short(pub['evs'])} ± {_short(pub['stds'])}")
+                continue
+            for found in sampled.get((primitive["name"], index), []):
+                ranked = sorted(found.counts.items(), key=lambda item: (-item[1], item[0]))
+                shown = ", ".join(f"{bits}: {count}" for bits, count in ranked[:top])
+                more = f", … ({len(ranked) - top} more)" if len(ranked) > top else ""
+                lines.append(f"{head} {found.register}: {{{shown}{more}}}")
         if not primitive["pubs"]:
             lines.append(f"{primitive['name']}: no results ({primitive['status']})")
     for workload in document.get("workloads", []):

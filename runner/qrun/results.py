@@ -33,11 +33,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from qrun.errors import QrunError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from qiskit.primitives import PrimitiveResult
 
     from qrun.model import JSON
@@ -47,9 +49,11 @@ __all__ = [
     "FORMAT",
     "READABLE_FORMATS",
     "PrimitiveDocument",
+    "RegisterCounts",
     "ResultsDocument",
     "load_results",
     "load_workloads",
+    "register_counts",
     "to_document",
 ]
 
@@ -71,6 +75,37 @@ class ResultsDocument(TypedDict):
     format: str
     primitives: list[PrimitiveDocument]
     workloads: list[dict[str, JSON]]
+
+
+class RegisterCounts(NamedTuple):
+    """The counts of one classical register of one sampler PUB in a results document."""
+
+    primitive: str
+    pub: int
+    circuit: str
+    register: str
+    counts: dict[str, int]
+
+
+def register_counts(document: ResultsDocument) -> Iterator[RegisterCounts]:
+    """Every sampler register's counts, in document order (what summaries and plots show)."""
+    for primitive in document["primitives"]:
+        if primitive["kind"] != "sampler":
+            continue
+        for pub in primitive["pubs"]:
+            registers = pub["registers"]
+            if not isinstance(registers, Mapping):
+                continue
+            for register, body in registers.items():
+                counts = body.get("counts") if isinstance(body, Mapping) else None
+                if isinstance(counts, Mapping):
+                    yield RegisterCounts(
+                        primitive["name"],
+                        int(str(pub["index"])),
+                        str(pub["circuit"]),
+                        register,
+                        {str(bits): int(str(count)) for bits, count in counts.items()},
+                    )
 
 
 def plain(value: object) -> JSON:
