@@ -349,3 +349,33 @@ class TestPassManagerFallback:
         circuit.measure([0, 1], [0, 1])
         isa = transpilation.preset_pass_manager(target, 1, 7).run(circuit)
         assert isa.count_ops()["cx"] == 1
+
+
+class TestRuntimeOptions:
+    """If a manifest's primitive options go to qiskit-ibm-runtime, they arrive as plain
+    dicts and lists, with the seed and tags where the client reads them."""
+
+    def test_nested_read_only_mappings_become_dicts(self) -> None:
+        from types import MappingProxyType
+
+        from qrun.model import PrimitiveOptions
+        from qrun.providers.runtime import runtime_options
+
+        options = PrimitiveOptions(
+            raw=MappingProxyType(
+                {
+                    "resilience": MappingProxyType({"layers": (1, 2)}),
+                    "seed_simulator": 5,
+                    "environment": MappingProxyType({"log_level": "INFO"}),
+                }
+            ),
+            seed_simulator=5,
+            job_tags=("vqe",),
+        )
+        chosen = runtime_options(options)
+        assert chosen == {
+            "resilience": {"layers": [1, 2]},
+            "simulator": {"seed_simulator": 5},
+            "environment": {"log_level": "INFO", "job_tags": ["vqe"]},
+        }
+        assert type(chosen["resilience"]) is dict

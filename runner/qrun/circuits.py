@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from qrun.diagnostics import Issue
-from qrun.model import JSON, Circuit, LibrarySource, QasmFileSource, QasmSource
+from qrun.model import Circuit, LibrarySource, QasmFileSource, QasmSource, to_python
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from qiskit.circuit import QuantumCircuit
 
     from qrun.model import SourceMap
@@ -79,15 +80,6 @@ def _qasm3_error(error: Exception, text: str, path: str) -> CircuitError:
     return CircuitError(path, f"OpenQASM 3 does not parse: {detail}")
 
 
-def _plain(value: JSON) -> object:
-    """Manifest values as Qiskit expects them: lists instead of tuples, dicts for mappings."""
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
 def _from_qasm(text: str, version: int, path: str) -> QuantumCircuit:
     if version == 2:
         from qiskit import qasm2
@@ -111,7 +103,7 @@ def _from_library(source: LibrarySource, path: str) -> QuantumCircuit:
     function = getattr(library, source.function, None)
     if function is None or not callable(function) or source.function.startswith("_"):
         raise CircuitError(path, f"qiskit.circuit.library has no function {source.function!r}")
-    arguments = {name: _plain(value) for name, value in source.arguments.items()}
+    arguments = {name: to_python(value) for name, value in source.arguments.items()}
     try:
         inspect.signature(function).bind(**arguments)
     except TypeError as error:

@@ -48,6 +48,7 @@ __all__ = [
     "SourceMap",
     "Transpile",
     "Workload",
+    "to_python",
 ]
 
 #: A JSON value as it came out of the YAML document (after validation).
@@ -62,6 +63,16 @@ NestedNames: TypeAlias = str | tuple["NestedNames", ...]
 ExecutionMode = Literal["session", "batch", "job"]
 BackendKind = Literal["aer", "fake", "ibm", "least_busy"]
 PrimitiveKind = Literal["sampler", "estimator"]
+
+
+def to_python(value: JSON) -> object:
+    """A manifest value as libraries take it: lists for sequences, dicts for mappings
+    (the model keeps them as tuples and read-only mappings so it can be frozen)."""
+    if isinstance(value, tuple):
+        return [to_python(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: to_python(item) for key, item in value.items()}
+    return value
 
 
 class SourceMap(Protocol):

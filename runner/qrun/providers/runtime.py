@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from qrun.errors import BackendError, JobCancelledError, JobFailedError, PlanError
+from qrun.model import to_python
 from qrun.providers.base import ResolvedBackend, ServiceSettings
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from qiskit_ibm_runtime import QiskitRuntimeService
 
     from qrun.clock import Clock
-    from qrun.model import JSON, Backend, PrimitiveKind, PrimitiveOptions
+    from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
     from qrun.providers.base import ChannelMode
 
 __all__ = [
@@ -61,17 +62,9 @@ def custom_url_resolver(
     return base if base.endswith("/api/v1") else f"{base}/api/v1"
 
 
-def _plain(value: JSON) -> object:
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
 def runtime_options(options: PrimitiveOptions) -> dict[str, object]:
     """The manifest's primitive options as qiskit-ibm-runtime's primitives take them."""
-    chosen = {key: _plain(value) for key, value in options.raw.items()}
+    chosen = {key: to_python(value) for key, value in options.raw.items()}
     seed = chosen.pop("seed_simulator", None)
     if seed is not None:
         simulator = chosen.setdefault("simulator", {})

@@ -8,17 +8,18 @@ one workload's failure never loses another's results.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 from qrun.errors import JobCancelledError, QrunError, SessionClosedError
+from qrun.model import to_python
 from qrun.results import plain
 from qrun.workloads.context import WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult
 
 if TYPE_CHECKING:
-    from qrun.model import JSON
+    from collections.abc import Mapping
+
     from qrun.workloads.context import WorkloadContext
     from qrun.workloads.history import Evaluation, WorkloadStatus
     from qrun.workloads.planning import PlannedWorkload
@@ -29,18 +30,9 @@ __all__ = ["MAXITER_OPTION", "run_minimize"]
 MAXITER_OPTION = {"tnc": "maxfun"}
 
 
-def _plain(value: JSON) -> object:
-    """A manifest value as SciPy takes it: lists for sequences, dicts for mappings."""
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
 def _options(planned: PlannedWorkload) -> dict[str, object]:
     workload = planned.workload
-    options = {key: _plain(value) for key, value in workload.method_options.items()}
+    options = {key: to_python(value) for key, value in workload.method_options.items()}
     if workload.maxiter is not None:
         options.setdefault(MAXITER_OPTION.get(workload.method, "maxiter"), workload.maxiter)
     return options
