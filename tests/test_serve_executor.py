@@ -10,7 +10,7 @@ import pytest
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
-from qiskit_ibm_runtime import Session
+from qiskit_ibm_runtime import Executor, Session
 from qiskit_ibm_runtime.executor_estimator import Estimator
 from qiskit_ibm_runtime.executor_sampler import Sampler
 from qiskit_ibm_runtime.options_models import ExecutorOptions
@@ -20,6 +20,7 @@ from qiskit_ibm_runtime.quantum_program.params_converters import (
 )
 
 from qrun.clock import VirtualClock
+from qrun.engine import Engine, ProcessExecutor
 from qrun.serve import Server, create_app
 from qrun.service import service
 from tests.serve_support import CONFIG, PREMIUM, Admin, Api, tiny_circuit
@@ -120,6 +121,20 @@ class TestExecutorSampler:
         assert bits[1].get_counts() == {"1": 50}
 
 
+class TestExecutorInWorkerProcesses:
+    """If the service computes in worker processes (as ``qrun serve`` does), programs run too."""
+
+    def test_bell_counts_from_a_process_executor(self) -> None:
+        engine = Engine(executor=ProcessExecutor(max_workers=1))
+        with Server(create_app(CONFIG, engine=engine)) as server:
+            aer = service(server.url, token="key", instance=PREMIUM).backend("aer")
+            with Session(backend=aer) as session:
+                job = Sampler(mode=session).run([_isa(_bell(), aer)], shots=400)
+                counts = job.result()[0].data.meas.get_counts()
+        assert set(counts) == {"00", "11"}
+        assert sum(counts.values()) == 400
+
+
 class TestExecutorEstimator:
     """If a user runs the client-side Estimator in a Session, its values are the exact ones."""
 
@@ -145,6 +160,26 @@ def _program_params(shots: int) -> dict[str, object]:
     model = QUANTUM_PROGRAM_PARAMS_CONVERTERS["v2.0"].encoder(program, ExecutorOptions())
     params: dict[str, object] = model.model_dump(mode="json")
     return params
+
+
+class TestExecutorProgram:
+    """If a user runs a QuantumProgram with the Executor, its raw item results come back."""
+
+    def test_items_return_their_measured_bits(self, backend: IBMBackend) -> None:
+        flip = QuantumCircuit(2, 2)
+        flip.x(1)
+        flip.measure([0, 1], [0, 1])
+        program = QuantumProgram(shots=30)
+        program.append_circuit_item(_isa(flip, backend))
+        program.append_circuit_item(_isa(_bell(), backend))
+        with Session(backend=backend) as session:
+            result = Executor(mode=session).run(program).result()
+        first, second = list(result)
+        assert first["c"].shape == (30, 2)
+        assert np.all(first["c"] == [False, True])
+        bell = second["meas"]
+        assert bell.shape == (30, 2)
+        assert np.all(bell[:, 0] == bell[:, 1])
 
 
 class TestExecutorOnTheVirtualClock:
