@@ -182,11 +182,9 @@ class TestRefusals:
         with pytest.raises(RuntimeProgramNotFound):
             premium._run(program_id="circuit-runner", inputs={}, options={"backend": backend.name})
 
-    def test_client_side_primitives_are_refused_by_name(
+    def test_executor_program_with_bad_params_is_a_bad_request(
         self, premium: QiskitRuntimeService, backend: IBMBackend
     ) -> None:
-        with pytest.raises(
-            IBMRuntimeError, match=r"program_not_supported.*is not supported by qrun serve"
-        ) as caught:
+        with pytest.raises(IBMRuntimeError, match=r"invalid_params.*schema_version") as caught:
             premium._run(program_id="executor", inputs={}, options={"backend": backend.name})
         assert not isinstance(caught.value, RuntimeProgramNotFound)

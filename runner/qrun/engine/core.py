@@ -64,6 +64,8 @@ from qrun.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from qiskit_ibm_runtime.quantum_program import QuantumProgram
+
     from qrun.clock import Clock, Timer
     from qrun.engine.backends import BackendSpec
     from qrun.engine.executor import Executor
@@ -243,7 +245,7 @@ class Engine:
     # Jobs ---------------------------------------------------------------------------------
     def submit(
         self,
-        program: Literal["sampler", "estimator"],
+        program: Program,
         pubs: Sequence[object],
         *,
         backend: str,
@@ -253,7 +255,11 @@ class Engine:
         tags: Sequence[str] = (),
         duration: float | None = None,
     ) -> JobHandle:
-        """Queue a job; it starts when the backend's scheduling rules allow."""
+        """Queue a job; it starts when the backend's scheduling rules allow.
+
+        ``pubs`` are the PUBs of a ``sampler`` or ``estimator`` job, or the one
+        ``QuantumProgram`` of an ``executor`` job.
+        """
         if duration is not None and not (math.isfinite(duration) and duration >= 0):
             raise QrunError(f"a job's duration must be a non-negative number, got {duration!r}")
         limits = self.instance(instance)
@@ -534,10 +540,12 @@ def _work(
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
     from qiskit.primitives.containers.sampler_pub import SamplerPub
 
-    if program not in ("sampler", "estimator"):
-        raise BackendError(f"unknown program {program!r}; use 'sampler' or 'estimator'")
+    if program not in ("sampler", "estimator", "executor"):
+        raise BackendError(f"unknown program {program!r}; use 'sampler', 'estimator' or 'executor'")
     shots = _whole(options, "default_shots")
     seed = _whole(options, "seed_simulator")
+    if program == "executor":
+        return Work(program, backend, (_quantum_program(pubs),), seed)
     try:
         if program == "sampler":
             count = DEFAULT_SHOTS if shots is None else shots
@@ -552,6 +560,15 @@ def _work(
     except (ValueError, TypeError, IndexError) as error:
         raise BackendError(f"{program} PUBs are invalid: {error}") from None
     return Work(program, backend, coerced, seed)
+
+
+def _quantum_program(inputs: Sequence[object]) -> QuantumProgram:
+    from qiskit_ibm_runtime.quantum_program import QuantumProgram
+
+    if len(inputs) != 1 or not isinstance(inputs[0], QuantumProgram):
+        raise BackendError("an executor job takes exactly one QuantumProgram")
+    program: QuantumProgram = inputs[0]
+    return program
 
 
 def _number(options: Mapping[str, object], key: str) -> float | None:

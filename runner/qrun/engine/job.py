@@ -9,6 +9,7 @@ from qrun.errors import JobCancelledError, JobError, JobFailedError
 
 if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
+    from qiskit_ibm_runtime.results import QuantumProgramResult
 
     from qrun.clock import Timer
     from qrun.engine.core import Engine
@@ -98,13 +99,31 @@ class JobHandle:
         Raises ``JobFailedError`` or ``JobCancelledError`` (with the reason) when it has none,
         and ``JobError`` when ``timeout`` clock seconds pass first.
         """
+        if self.program == "executor":
+            raise JobError(self._id, "an executor job's result is read with program_result()")
+        self._wait_for_end(timeout)
+        if self._status == "ERROR" or self._result is None:
+            raise JobFailedError(self._id, self._error or "failed without a reason")
+        return self._result
+
+    def program_result(self, timeout: float | None = None) -> QuantumProgramResult:
+        """Wait for an ``executor`` job to end and return its quantum program's result.
+
+        Raises as :meth:`result` does, and ``JobError`` for a job of another program.
+        """
+        if self.program != "executor":
+            raise JobError(self._id, f"a {self.program} job's result is read with result()")
+        self._wait_for_end(timeout)
+        outcome = self.outcome
+        if self._status == "ERROR" or outcome is None or outcome.program_result is None:
+            raise JobFailedError(self._id, self._error or "failed without a reason")
+        return outcome.program_result
+
+    def _wait_for_end(self, timeout: float | None) -> None:
         if not self._engine.clock.wait_for(self.in_final_state, timeout):
             raise JobError(self._id, f"still {self._status} after waiting {timeout} s")
         if self._status == "CANCELLED":
             raise JobCancelledError(self._id, self._error or "cancelled")
-        if self._status == "ERROR" or self._result is None:
-            raise JobFailedError(self._id, self._error or "failed without a reason")
-        return self._result
 
     def cancel(self) -> None:
         """Cancel the job if it has not ended (a running job stops counting at once)."""

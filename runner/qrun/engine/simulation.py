@@ -5,6 +5,9 @@ so a job costs the simulation and nothing more. Aer's public ``run()`` wraps eac
 ``PrimitiveJob`` that starts a thread of its own; an executor already runs off the caller's
 thread and hands over PUBs the engine has coerced and validated, so the computation is
 called directly (through ``run()`` if a future Aer drops that method).
+
+An ``executor`` job's quantum program is run by qiskit-ibm-runtime's own local runner for
+quantum programs (the one its local testing mode uses), on the same backend simulator.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ __all__ = ["run_work"]
 
 def run_work(work: Work) -> Outcome:
     """Compute ``work``; a failure inside the simulator becomes the job's error reason."""
+    if work.program == "executor":
+        return _run_program(work)
     try:
         primitive = _primitive(work.program, work.backend, work.seed)
         compute = getattr(primitive, "_run", None)
@@ -33,6 +38,21 @@ def run_work(work: Work) -> Outcome:
     except Exception as error:  # noqa: BLE001 - any simulator failure fails the job, not qrun
         return Outcome(error=f"{type(error).__name__}: {error}")
     return Outcome(result=result)
+
+
+def _run_program(work: Work) -> Outcome:
+    from qiskit_ibm_runtime.fake_provider.executor.run_quantum_program import (
+        run_quantum_program,
+    )
+    from qiskit_ibm_runtime.options_models.simulator import SimulatorOptions
+
+    simulator = backend_spec(work.backend, custom=True).simulator
+    try:
+        (program,) = work.pubs
+        result = run_quantum_program(simulator, program, SimulatorOptions(seed_simulator=work.seed))
+    except Exception as error:  # noqa: BLE001 - any simulator failure fails the job, not qrun
+        return Outcome(error=f"{type(error).__name__}: {error}")
+    return Outcome(program_result=result)
 
 
 @lru_cache(maxsize=64)

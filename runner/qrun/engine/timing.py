@@ -5,8 +5,9 @@ For every PUB: the circuit's duration is the longest path through its per-qubit 
 duration for it on those qubits); one shot costs that plus the backend's repetition delay;
 the PUB costs ``shots × parameter sets × measurement settings`` shots. Estimator PUBs need
 one measurement setting per qubit-wise commuting group of their observables' Pauli terms and
-``ceil(1 / precision²)`` shots. Backends without published timing (``aer``) use the
-constants in :mod:`qrun.engine.backends`.
+``ceil(1 / precision²)`` shots. A quantum program (an ``executor`` job) costs, for every
+item, its circuit's shot time × the program's shots × the item's size. Backends without
+published timing (``aer``) use the constants in :mod:`qrun.engine.backends`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def estimate_duration(work: Work, spec: BackendSpec) -> float:
 
     target = spec.target if spec.noisy else None
     total = 0.0
+    if work.program == "executor":
+        for program in work.pubs:
+            for item in program.items:
+                per_shot = circuit_duration(item.circuit, target) + spec.rep_delay
+                total += per_shot * program.shots * item.size()
+        return total
     for pub in work.pubs:
         per_shot = circuit_duration(pub.circuit, target) + spec.rep_delay
         if isinstance(pub, EstimatorPub):

@@ -1,6 +1,9 @@
 """What an executor is handed (a :class:`Work`) and what it hands back (an :class:`Outcome`).
 
-Both are plain, picklable values, so a work item can cross into a worker process.
+Both are plain, picklable values, so a work item can cross into a worker process. A
+``sampler`` or ``estimator`` job carries coerced PUBs; an ``executor`` job (the client-side
+primitives of qiskit-ibm-runtime) carries one ``QuantumProgram`` and ends with a
+``QuantumProgramResult`` in :attr:`Outcome.program_result`.
 """
 
 from __future__ import annotations
@@ -12,19 +15,22 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
     from qiskit.primitives.containers.sampler_pub import SamplerPub
+    from qiskit_ibm_runtime.quantum_program import QuantumProgram
+    from qiskit_ibm_runtime.results import QuantumProgramResult
 
 __all__ = ["Outcome", "Program", "Work"]
 
-Program = Literal["sampler", "estimator"]
+Program = Literal["sampler", "estimator", "executor"]
 
 
 @dataclass(frozen=True)
 class Work:
-    """One job's computation: coerced PUBs (shots / precision already set) for a backend."""
+    """One job's computation: coerced PUBs (shots / precision already set) for a backend,
+    or the one quantum program of an ``executor`` job."""
 
     program: Program
     backend: str
-    pubs: tuple[SamplerPub, ...] | tuple[EstimatorPub, ...]
+    pubs: tuple[SamplerPub, ...] | tuple[EstimatorPub, ...] | tuple[QuantumProgram]
     seed: int | None = None
 
 
@@ -34,3 +40,4 @@ class Outcome:
 
     result: PrimitiveResult[object] | None = None
     error: str | None = None
+    program_result: QuantumProgramResult | None = None

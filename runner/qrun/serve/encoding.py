@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_PRECISION",
     "DEFAULT_SHOTS",
     "EncodingError",
+    "Job",
     "Program",
     "decode_pubs",
     "decode_value",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 Program = Literal["sampler", "estimator"]
+#: Every program a job may name; ``executor`` params are read by :mod:`.quantum_program`.
+Job = Literal["sampler", "estimator", "executor"]
 
 #: What the service uses when neither the PUB nor the options say.
 DEFAULT_SHOTS = 4096

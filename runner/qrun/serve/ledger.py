@@ -21,6 +21,7 @@ from qrun.engine.core import MAX_TTL_REASON
 from qrun.engine.timing import estimate_duration
 from qrun.errors import QrunError
 from qrun.serve.encoding import encode_result
+from qrun.serve.quantum_program import encode_program_result
 from qrun.serve.store import JobRecord, SessionRecord
 
 if TYPE_CHECKING:
@@ -135,9 +136,14 @@ class Ledger:
         # The outcome, not handle.result(): that may wait on the clock, which must not
         # happen under the engine's lock (a virtual clock's timers take it too).
         outcome = handle.outcome
-        if handle.status() != "DONE" or outcome is None or outcome.result is None:
+        if handle.status() != "DONE" or outcome is None:
             return None
-        document = json.dumps(encode_result(outcome.result))
+        if outcome.program_result is not None:
+            document = encode_program_result(outcome.program_result)
+        elif outcome.result is not None:
+            document = json.dumps(encode_result(outcome.result))
+        else:
+            return None
         with self._lock:
             self._results[job_id] = document
         return document

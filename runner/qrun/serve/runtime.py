@@ -7,12 +7,15 @@ Every session and job belongs to the instance (CRN) that created it; another ins
   job for a session on another backend, or an unknown session id in ``POST /jobs``
   (404 there would read as "Program not found" in the client);
 - 403: a dedicated session on an Open Plan instance (batches and single jobs are allowed);
-- 400 also for ``program_id: executor`` (the client-side primitives' quantum programs),
-  which this service does not run; the message says so;
+- 400 also for ``executor`` params that are not a ``v2.0`` quantum program;
 - 404: an unknown program id (the client raises ``RuntimeProgramNotFound``), or a session /
   job id this instance does not own;
 - 409: a job for a session that no longer accepts jobs (or closed in a restart), cancelling
   a job that has ended, results of a job that has not ended.
+
+Programs: ``sampler`` and ``estimator`` (SamplerV2 / EstimatorV2 PUBs) and ``executor``
+(the client-side primitives' quantum programs, see :mod:`.quantum_program`). All three are
+ordinary engine jobs: queued, run and ended by the session rules alike.
 
 Failed jobs carry ``state.reason``, and ``state.reason_code`` 1305 when a session's max TTL
 ended them (see :mod:`.ledger`). ``DELETE /jobs/{id}`` cancels a job still pending, then
@@ -32,8 +35,9 @@ from starlette.routing import Route
 
 from qrun.engine.session import iso_time
 from qrun.errors import PlanError, QrunError, SessionClosedError, SessionError
-from qrun.serve.encoding import EncodingError, Program, decode_pubs
+from qrun.serve.encoding import EncodingError, Job, decode_pubs
 from qrun.serve.errors import ApiError
+from qrun.serve.quantum_program import decode_quantum_program
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ROUTES"]
 
-_PROGRAMS: tuple[Program, ...] = ("sampler", "estimator")
+_PROGRAMS: tuple[Job, ...] = ("sampler", "estimator", "executor")
 _SERVER_STATUS = {
     "QUEUED": "Queued",
     "RUNNING": "Running",
@@ -200,20 +204,15 @@ def _tags(value: object) -> list[str]:
     return [str(tag) for tag in value]
 
 
-def _program(value: object) -> Program:
-    if value == "executor":
-        raise ApiError(
-            400,
-            "program_not_supported",
-            "Program 'executor' (the client-side primitives qiskit_ibm_runtime.executor_sampler"
-            " / executor_estimator and quantum programs) is not supported by qrun serve; "
-            "use SamplerV2 or EstimatorV2 (programs 'sampler' and 'estimator').",
-        )
-    if value not in _PROGRAMS:
-        raise ApiError(
-            404, "program_not_found", f"Program {value!r} not found; use sampler or estimator."
-        )
-    return value
+def _program(value: object) -> Job:
+    for program in _PROGRAMS:
+        if value == program:
+            return program
+    raise ApiError(
+        404,
+        "program_not_found",
+        f"Program {value!r} not found; use sampler, estimator or executor.",
+    )
 
 
 async def _submit(request: Request) -> Response:
@@ -244,13 +243,17 @@ async def _submit(request: Request) -> Response:
 
     def accept() -> JobHandle:
         try:
-            pubs = decode_pubs(program, params)
+            inputs: list[object] = (
+                [decode_quantum_program(params)]
+                if program == "executor"
+                else list(decode_pubs(program, params))
+            )
         except EncodingError as error:
             raise ApiError(400, "invalid_params", str(error)) from None
         try:
             return state.engine.submit(
                 program,
-                pubs,
+                inputs,
                 backend=backend,
                 instance=instance.crn,
                 session_id=session_id,
