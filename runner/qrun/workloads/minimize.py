@@ -21,7 +21,6 @@ from qrun.workloads.process import (
     Ask,
     Failed,
     Finished,
-    NextIteration,
     RemoteCost,
     WorkloadFailed,
     WorkloadProcess,
@@ -187,13 +186,14 @@ def _relay(
     try:
         while True:
             request = process.next_request()
+            if isinstance(request, (Ask, Finished)):
+                for _ in range(request.iterations):
+                    cost.next_iteration()
             if isinstance(request, Ask):
                 if request.kind == "cost":
                     process.answer(cost.value(request.x))
                 else:
                     process.answer(cost.gradient(request.x))
-            elif isinstance(request, NextIteration):
-                cost.next_iteration()
             elif isinstance(request, Finished):
                 return request.result
             elif isinstance(request, Failed):

@@ -49,7 +49,6 @@ __all__ = [
     "Failed",
     "Finished",
     "Lost",
-    "NextIteration",
     "RemoteCost",
     "Request",
     "WorkloadFailed",
@@ -71,15 +70,17 @@ class WorkloadFailed(Exception):
 
 @dataclass(frozen=True)
 class Ask:
-    """The cost (or its parameter-shift gradient) at ``x``: the parent runs one job."""
+    """The cost (or its parameter-shift gradient) at ``x``: the parent runs one job.
+
+    ``iterations`` is how many iterations the optimiser finished since its previous
+    request: they are told with the next request rather than each in a message of its
+    own, which would cost the parent a wake-up per iteration for nothing it must act on
+    before then.
+    """
 
     kind: Literal["cost", "gradient"]
     x: NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class NextIteration:
-    """The optimiser finished an iteration."""
+    iterations: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Finished:
     """The optimiser returned."""
 
     result: OptimizerResult
+    iterations: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class _Computed:
 
 
 #: What the parent's runner reads from :meth:`WorkloadProcess.next_request`.
-Request = Ask | NextIteration | Finished | Failed | Lost
+Request = Ask | Finished | Failed | Lost
 
 
 # Messages from the parent -------------------------------------------------------------
@@ -143,18 +145,22 @@ class RemoteCost:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._decoder = WorkDecoder()
+        self.iterations = 0  # finished since the last request
 
     def value(self, x: NDArray[np.float64]) -> float:
-        return float(self._ask(Ask("cost", np.array(x, dtype=float))))
+        return float(self._ask("cost", x))
 
     def gradient(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        answer = self._ask(Ask("gradient", np.array(x, dtype=float)))
-        return np.asarray(answer, dtype=float)
+        return np.asarray(self._ask("gradient", x), dtype=float)
 
     def next_iteration(self) -> None:
-        self._connection.send(NextIteration())
+        self.iterations += 1
 
-    def _ask(self, request: Ask) -> float | NDArray[np.float64]:
+    def _ask(
+        self, kind: Literal["cost", "gradient"], x: NDArray[np.float64]
+    ) -> float | NDArray[np.float64]:
+        request = Ask(kind, np.array(x, dtype=float), self.iterations)
+        self.iterations = 0
         self._connection.send(request)
         while True:
             message = self._connection.recv()
@@ -183,8 +189,9 @@ def _main(connection: Connection, optimizer: Callable[[RemoteCost], OptimizerRes
     # The parent takes the keyboard interrupt and stops its workloads itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     message: Finished | Failed
+    cost = RemoteCost(connection)
     try:
-        message = Finished(optimizer(RemoteCost(connection)))
+        message = Finished(optimizer(cost), cost.iterations)
     except (WorkloadStopped, EOFError, OSError):
         return
     except Exception as failure:  # noqa: BLE001 - the workload's recorded failure
