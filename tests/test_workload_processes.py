@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import threading
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _manifest(schedule: str, *, maxiter: int = 25) -> str:
+def _manifest(schedule: str, *, maxiter: int = 25, backend: str = "aer") -> str:
     workloads = "".join(
         f"  - name: {name}\n"
         "    minimize: {circuit: ansatz, observable: hamiltonian}\n"
@@ -44,7 +45,7 @@ def _manifest(schedule: str, *, maxiter: int = 25) -> str:
     )
     return (
         "qrun: 1\n"
-        "backend: {name: aer}\n"
+        f"backend: {{name: {backend}}}\n"
         f"execution: {{mode: session, workloads: {schedule}}}\n"
         "transpile: {optimization_level: 1, seed: 3}\n"
         "circuits:\n  ansatz: {library: efficient_su2, args: {num_qubits: 2}}\n"
@@ -160,6 +161,27 @@ class TestEveryJobInTheSession:
         self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
     ) -> None:
         assert runs[4]
+
+
+class TestOneJobAtATime:
+    """If the backend runs one job at a time, the engine still serialises the jobs of
+    workloads whose optimisers run in parallel."""
+
+    def test_no_two_jobs_run_at_once(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        forked = _Forked(monkeypatch)
+        report, provider = _run(tmp_path, _manifest("concurrent", maxiter=6, backend="fake_manila"))
+        try:
+            outcome = report.outcome
+            assert [r.status for r in outcome.workload_results.values()] == ["DONE", "DONE"]
+            jobs = provider.engine.jobs(session_id=outcome.session_id)
+            spans = sorted((job.started or 0.0, job.finished or 0.0) for job in jobs)
+            evaluations = sum(len(r.history) for r in outcome.workload_results.values())
+        finally:
+            provider.shutdown()
+        assert len(spans) == evaluations > 2
+        assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+        assert forked.names == ["first", "second"]
+        assert forked.all_ended()
 
 
 def _crash_after(seed: int, jobs: int) -> Callable[[Work], Outcome]:
