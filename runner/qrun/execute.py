@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from qrun.errors import JobCancelledError, JobError, PlanError, QrunError
 from qrun.workloads.context import WorkloadContext
-from qrun.workloads.minimize import run_minimize
+from qrun.workloads.minimize import fork_minimize, run_minimize
 from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 if TYPE_CHECKING:
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.clock import Clock
+    from qrun.engine.routing import RoutingExecutor
     from qrun.plan import Plan, PlannedPrimitive
     from qrun.providers import Channel, ChannelMode, Job, Provider, ResolvedBackend
     from qrun.workloads.history import WorkloadResult
+    from qrun.workloads.process import WorkloadProcesses
 
 __all__ = [
     "WORKLOAD_RUNNERS",
@@ -113,9 +115,12 @@ WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": run_minimize}
 
 @runtime_checkable
 class ParallelJobs(Protocol):
-    """A provider that can prepare to compute several jobs at once (the local one)."""
+    """A provider that can compute each concurrent workload's jobs in that workload's own
+    process (the local one): it answers with the executor to route them through, or None."""
 
-    def expect_parallel_jobs(self, backend: ResolvedBackend, count: int) -> None: ...
+    def expect_parallel_jobs(
+        self, backend: ResolvedBackend, count: int
+    ) -> RoutingExecutor | None: ...
 
 
 def _check_workloads(plan: Plan) -> None:
@@ -130,12 +135,17 @@ def _check_workloads(plan: Plan) -> None:
             )
 
 
-def _prepare(plan: Plan, provider: Provider) -> None:
-    """Tell a provider that can use it how many workload jobs may run at once."""
+def _prepare(plan: Plan, provider: Provider) -> WorkloadProcesses | None:
+    """Fork a process for each concurrent workload where the provider routes jobs to
+    them; done before anything is submitted, so no simulation is under way in a thread
+    of this process when it forks."""
     workloads = len(plan.workloads)
     concurrent = plan.manifest.execution.workloads == "concurrent"
     if workloads > 1 and concurrent and isinstance(provider, ParallelJobs):
-        provider.expect_parallel_jobs(plan.backend, workloads)
+        router = provider.expect_parallel_jobs(plan.backend, workloads)
+        if router is not None:
+            return fork_minimize(plan.workloads, router)
+    return None
 
 
 def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
@@ -216,9 +226,32 @@ def execute(
     ``on_submitted`` is called after each submission, before any wait, so that a journal
     of job ids can be written for a run that is interrupted.
     """
-    display = progress or SilentProgress()
     _check_workloads(plan)
-    _prepare(plan, provider)
+    processes = _prepare(plan, provider)
+    try:
+        return _execute(
+            plan,
+            provider,
+            clock=clock,
+            progress=progress,
+            on_submitted=on_submitted,
+            processes=processes,
+        )
+    finally:
+        if processes is not None:
+            processes.close()  # none is left behind, whatever happened
+
+
+def _execute(
+    plan: Plan,
+    provider: Provider,
+    *,
+    clock: Clock,
+    progress: Progress | None,
+    on_submitted: Callable[[RunOutcome], None] | None,
+    processes: WorkloadProcesses | None,
+) -> RunOutcome:
+    display = progress or SilentProgress()
     outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now())
     channel = _open(plan, provider, outcome)
     outcome.session_id = channel.session_id
@@ -229,6 +262,7 @@ def execute(
         progress=display,
         run_started=outcome.started_at,
         session_opened=clock.now(),
+        processes=processes,
     )
     workloads = WorkloadScheduler(
         plan.workloads,

@@ -11,6 +11,7 @@ from qrun.engine.core import DEFAULT_PRECISION, DEFAULT_SHOTS, Engine
 from qrun.engine.executor import Executor, NullExecutor, ProcessExecutor, ThreadExecutor
 from qrun.engine.instance import Instance, Plan
 from qrun.engine.job import JobHandle, JobStatus
+from qrun.engine.routing import RoutingExecutor
 from qrun.engine.session import STATUSES, Mode, SessionHandle, SessionState
 from qrun.engine.work import Outcome, Program, Work
 from qrun.engine.workers import WorkerExecutor
@@ -31,6 +32,7 @@ __all__ = [
     "Plan",
     "ProcessExecutor",
     "Program",
+    "RoutingExecutor",
     "SessionHandle",
     "SessionState",
     "ThreadExecutor",

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from qrun.engine.work import Work
 
-__all__ = ["WorkerExecutor", "worker_context"]
+__all__ = ["WorkDecoder", "WorkEncoder", "WorkerExecutor", "prime_workers", "worker_context"]
 
 #: Objects a worker keeps at most before it is told to forget them all.
 MAX_SHARED = 256
@@ -60,14 +60,14 @@ def worker_context() -> BaseContext:
 
     A forked worker starts at once, inherits the parent's imports and never re-imports
     the parent's main module. The worker only computes work it is sent, and the simulator
-    state it uses is built in the parent before forking (see :func:`_prime`).
+    state it uses is built in the parent before forking (see :func:`prime_workers`).
     """
     if sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 
 
-def _prime() -> None:
+def prime_workers() -> None:
     """Import what a worker uses, so a forked worker needs no import of its own."""
     import qiskit_aer.primitives  # noqa: F401
 
@@ -101,9 +101,45 @@ class _Unpickler(pickle.Unpickler):
         return self._known[pid]  # type: ignore[index]
 
 
+class WorkEncoder:
+    """The sending side: pickles work, each shared object only the first time it is met.
+
+    Not thread-safe: the caller serialises ``encode`` with its sends.
+    """
+
+    def __init__(self) -> None:
+        self.sent: dict[int, object] = {}
+
+    def encode(self, work: Work) -> tuple[bool, dict[int, object], bytes]:
+        """``(reset, new shared objects, payload)`` for a :class:`WorkDecoder`."""
+        met: dict[int, object] = {}
+        buffer = io.BytesIO()
+        _Pickler(buffer, met).dump(work)
+        reset = len(self.sent) + len(met) > MAX_SHARED
+        if reset:
+            self.sent.clear()
+        new = {key: obj for key, obj in met.items() if key not in self.sent}
+        self.sent.update(new)
+        return reset, new, buffer.getvalue()
+
+
+class WorkDecoder:
+    """The receiving side: rebuilds work from what a :class:`WorkEncoder` sent."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, object] = {}
+
+    def decode(self, reset: bool, new: dict[int, object], payload: bytes) -> Work:
+        if reset:
+            self._known.clear()
+        self._known.update(new)
+        work: Work = _Unpickler(io.BytesIO(payload), self._known).load()
+        return work
+
+
 def _serve(connection: Connection) -> None:
     """A worker's loop: receive work, compute it, send back its outcome; None ends it."""
-    known: dict[int, object] = {}
+    decoder = WorkDecoder()
     while True:
         try:
             message = connection.recv()
@@ -111,13 +147,8 @@ def _serve(connection: Connection) -> None:
             return
         if message is None:
             return
-        reset, new, payload = message
-        if reset:
-            known.clear()
-        known.update(new)
         try:
-            work = _Unpickler(io.BytesIO(payload), known).load()
-            outcome = run_work(work)
+            outcome = run_work(decoder.decode(*message))
         except Exception as error:  # noqa: BLE001 - reported as the job's failure
             outcome = Outcome(error=f"the worker could not read the job: {error}")
         try:
@@ -137,20 +168,13 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        self.sent: dict[int, object] = {}
+        self.encoder = WorkEncoder()
         self.done: Callable[[Outcome], None] | None = None
 
     def send(self, work: Work, done: Callable[[Outcome], None]) -> None:
-        met: dict[int, object] = {}
-        buffer = io.BytesIO()
-        _Pickler(buffer, met).dump(work)
-        reset = len(self.sent) + len(met) > MAX_SHARED
-        if reset:
-            self.sent.clear()
-        new = {key: obj for key, obj in met.items() if key not in self.sent}
-        self.sent.update(new)
+        message = self.encoder.encode(work)
         self.done = done
-        self.connection.send((reset, new, buffer.getvalue()))
+        self.connection.send(message)
 
 
 class WorkerExecutor:
@@ -160,7 +184,7 @@ class WorkerExecutor:
         if workers < 1:
             raise ValueError(f"a worker executor needs at least one worker, got {workers}")
         chosen = context or worker_context()
-        _prime()
+        prime_workers()
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
         self._backlog: deque[tuple[Work, Callable[[Outcome], None]]] = deque()

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.clock import Clock
-    from qrun.engine import Engine, JobHandle, SessionHandle
+    from qrun.engine import Engine, JobHandle, RoutingExecutor, SessionHandle
     from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
     from qrun.providers.base import ChannelMode
 
@@ -134,7 +134,6 @@ class LocalProvider:
         from qrun.engine import Engine
 
         self._owns_engine = engine is None
-        self._workers_started = False
         self.engine: Engine = engine if engine is not None else Engine()
         self.instance = instance or "local"
         del settings  # the local engine has no service to connect to
@@ -166,22 +165,21 @@ class LocalProvider:
             )
         return LocalChannel(self.engine, backend.name, self.instance, mode, session)
 
-    def expect_parallel_jobs(self, backend: ResolvedBackend, count: int) -> None:
-        """Several workloads will keep up to ``count`` jobs in flight at once: compute
-        jobs in worker processes (as many as ``backend`` runs at once, at most ``count``)
-        so that the optimisers' Python and the simulations overlap. An engine given to
-        this provider keeps its own executor."""
-        from qrun.engine import ThreadExecutor, WorkerExecutor
-        from qrun.engine.backends import default_capacity
+    def expect_parallel_jobs(self, backend: ResolvedBackend, count: int) -> RoutingExecutor | None:
+        """Several workloads will run at once, each optimising in a process of its own
+        that also computes its jobs: route those jobs there (the engine still decides
+        when each starts, within ``backend``'s capacity). None with an engine given to
+        this provider, which keeps its own executor (the workloads then run on threads)."""
+        from qrun.engine import RoutingExecutor
 
-        if not self._owns_engine or self._workers_started or count < 2:
-            return
-        workers = max(1, min(count, default_capacity(backend.name)))
-        previous = self.engine.executor
-        self.engine.executor = WorkerExecutor(workers)
-        self._workers_started = True
-        if isinstance(previous, ThreadExecutor):
-            previous.shutdown()
+        del backend  # the engine applies the backend's capacity itself
+        if not self._owns_engine or count < 2:
+            return None
+        executor = self.engine.executor
+        if not isinstance(executor, RoutingExecutor):
+            executor = RoutingExecutor(executor)
+            self.engine.executor = executor
+        return executor
 
     def shutdown(self) -> None:
         if self._owns_engine:

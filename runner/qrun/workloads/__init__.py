@@ -3,7 +3,8 @@
 Planning (:mod:`~qrun.workloads.planning`) checks what only Qiskit can see; the runner
 (:mod:`~qrun.workloads.minimize`) drives ``scipy.optimize.minimize`` through an
 :class:`~qrun.workloads.cost.EstimatorCost`; the scheduler runs several workloads side by
-side in one session; :mod:`~qrun.workloads.history` holds what is recorded.
+side in one session, each optimiser in a process of its own where the provider allows
+(:mod:`~qrun.workloads.process`); :mod:`~qrun.workloads.history` holds what is recorded.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from qrun.workloads.history import (
     TagCheck,
     WorkloadResult,
 )
-from qrun.workloads.minimize import run_minimize
+from qrun.workloads.minimize import fork_minimize, optimize, run_minimize
 from qrun.workloads.planning import GRADIENT_METHODS, PlannedWorkload, plan_workloads
+from qrun.workloads.process import RemoteCost, WorkloadFailed, WorkloadProcess, WorkloadProcesses
 from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 __all__ = [
@@ -29,14 +31,20 @@ __all__ = [
     "Evaluation",
     "OptimizerResult",
     "PlannedWorkload",
+    "RemoteCost",
     "SessionCheck",
     "TagCheck",
     "WorkloadContext",
+    "WorkloadFailed",
+    "WorkloadProcess",
+    "WorkloadProcesses",
     "WorkloadResult",
     "WorkloadRunner",
     "WorkloadScheduler",
     "WorkloadStopped",
     "exact_minimum",
+    "fork_minimize",
+    "optimize",
     "plan_workloads",
     "run_minimize",
 ]

@@ -1,4 +1,5 @@
-"""What a workload runner is handed: the open channel, the clock and the run's times."""
+"""What a workload runner is handed: the open channel, the clock, the run's times, and
+the workload processes of concurrent workloads where the provider computes jobs in them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
     from qrun.clock import Clock
     from qrun.execute import Progress
     from qrun.providers import Channel
+    from qrun.workloads.process import WorkloadProcesses
 
 __all__ = ["WorkloadContext", "WorkloadStopped"]
 
@@ -28,3 +30,4 @@ class WorkloadContext:
     run_started: float  # when the run began (clock seconds)
     session_opened: float  # when the channel was opened
     stop: threading.Event = field(default_factory=threading.Event)
+    processes: WorkloadProcesses | None = None

@@ -46,6 +46,11 @@ class EstimatorCost:
         self._options = planned.workload.options
         self._last_result: float | None = None
 
+    @property
+    def observables(self) -> object:
+        """The observables array every job of this cost uses (the same object each time)."""
+        return self._observables
+
     def next_iteration(self) -> None:
         """The optimiser finished an iteration (its callback was called)."""
         self.iteration += 1

@@ -8,6 +8,7 @@ one workload's failure never loses another's results.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from qrun.errors import JobCancelledError, QrunError, SessionClosedError
@@ -16,15 +17,29 @@ from qrun.results import plain
 from qrun.workloads.context import WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult
+from qrun.workloads.process import (
+    Ask,
+    Failed,
+    Finished,
+    RemoteCost,
+    WorkloadFailed,
+    WorkloadProcess,
+    WorkloadProcesses,
+    fork_available,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from qrun.engine.routing import RoutingExecutor
     from qrun.workloads.context import WorkloadContext
     from qrun.workloads.history import Evaluation, WorkloadStatus
     from qrun.workloads.planning import PlannedWorkload
 
-__all__ = ["MAXITER_OPTION", "run_minimize"]
+__all__ = ["MAXITER_OPTION", "fork_minimize", "optimize", "run_minimize"]
 
 #: The option a method reads ``maxiter`` from, where it is not ``maxiter``.
 MAXITER_OPTION = {"tnc": "maxfun"}
@@ -102,35 +117,111 @@ def _tag_check(
     )
 
 
-def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
-    """Minimise ``planned``'s cost, one job per evaluation; never raises for a failure
-    of its own jobs or session (the result says what happened)."""
+def optimize(
+    planned: PlannedWorkload,
+    value: Callable[[NDArray[np.float64]], float],
+    gradient: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    next_iteration: Callable[[], None],
+) -> OptimizerResult:
+    """``scipy.optimize.minimize`` as ``planned`` declares it, over the cost given."""
     from scipy.optimize import minimize
 
     workload = planned.workload
+
+    def callback(intermediate_result: object) -> None:
+        del intermediate_result
+        next_iteration()
+
+    found = minimize(
+        value,
+        planned.x0,
+        method=workload.method,
+        jac=gradient if planned.gradient else None,
+        tol=workload.tol,
+        options=_options(planned),
+        callback=callback,
+    )
+    return _optimizer_result(found)
+
+
+def _optimize_remotely(planned: PlannedWorkload, cost: RemoteCost) -> OptimizerResult:
+    """What a workload process runs: the same optimisation, asking the parent for costs."""
+    return optimize(planned, cost.value, cost.gradient, cost.next_iteration)
+
+
+def fork_minimize(
+    workloads: tuple[PlannedWorkload, ...], router: RoutingExecutor
+) -> WorkloadProcesses | None:
+    """A workload process for each ``minimize`` workload, fed by ``router``; None where
+    processes cannot be forked (the workloads then run on threads)."""
+    if not fork_available():
+        return None
+    optimizers = {
+        planned.name: partial(_optimize_remotely, planned)
+        for planned in workloads
+        if type(planned.workload).__name__ == "Minimize"
+    }
+    return WorkloadProcesses(optimizers, router) if optimizers else None
+
+
+def _relay(
+    process: WorkloadProcess,
+    router: RoutingExecutor,
+    cost: EstimatorCost,
+    context: WorkloadContext,
+) -> OptimizerResult:
+    """Serve a workload process: each of its requests becomes one job in the channel,
+    computed back in that process; return what its optimiser found."""
+    router.route(cost.observables, process)
+    try:
+        while True:
+            request = process.next_request()
+            if isinstance(request, (Ask, Finished)):
+                for _ in range(request.iterations):
+                    cost.next_iteration()
+            if isinstance(request, Ask):
+                if request.kind == "cost":
+                    process.answer(cost.value(request.x))
+                else:
+                    process.answer(cost.gradient(request.x))
+            elif isinstance(request, Finished):
+                return request.result
+            elif isinstance(request, Failed):
+                raise WorkloadFailed(request.error)
+            elif context.stop.is_set():
+                raise WorkloadStopped
+            else:
+                raise WorkloadFailed(request.reason)
+    finally:
+        router.unroute(cost.observables)
+        process.close()
+
+
+def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
+    """Minimise ``planned``'s cost, one job per evaluation; never raises for a failure
+    of its own jobs or session (the result says what happened).
+
+    With a workload process (concurrent workloads on the local provider) the optimiser
+    runs there and this thread relays its requests as jobs; otherwise it runs here."""
+    workload = planned.workload
     cost = EstimatorCost(planned, context)
+    processes = context.processes
+    process = None if processes is None else processes.get(planned.name)
     details_start = context.channel.details()
     status: WorkloadStatus = "DONE"
     error: str | None = None
     result: OptimizerResult | None = None
 
-    def callback(intermediate_result: object) -> None:
-        del intermediate_result
-        cost.next_iteration()
-
     try:
-        found = minimize(
-            cost.value,
-            planned.x0,
-            method=workload.method,
-            jac=cost.gradient if planned.gradient else None,
-            tol=workload.tol,
-            options=_options(planned),
-            callback=callback,
-        )
-        result = _optimizer_result(found)
+        if process is None or processes is None:
+            result = optimize(planned, cost.value, cost.gradient, cost.next_iteration)
+        else:
+            result = _relay(process, processes.router, cost, context)
     except WorkloadStopped:
         status, error = "CANCELLED", "the run was interrupted"
+    except WorkloadFailed as failure:
+        status = "CANCELLED" if context.stop.is_set() else "ERROR"
+        error = str(failure)
     except (JobCancelledError, SessionClosedError) as failure:
         status = "CANCELLED" if context.stop.is_set() else "ERROR"
         error = str(failure)

@@ -5,8 +5,10 @@ interrupt: :meth:`WorkloadScheduler.stop` then keeps every workload from submitt
 and cancels the jobs they wait for, and :meth:`~WorkloadScheduler.join` collects what each
 had done. With ``execution.workloads: concurrent`` (the default) each workload has its own
 thread; its jobs still go through the one channel, and the backend's scheduler decides
-when they run. The optimisers' Python runs under one interpreter lock, so the gain comes
-from the jobs overlapping on the backend (see the local provider's worker processes).
+when they run. Where the context has workload processes (the local provider), each
+thread only relays its workload's requests and the optimisers run in parallel in those
+processes (:mod:`qrun.workloads.process`); otherwise the optimisers' Python shares one
+interpreter lock and the gain comes from the jobs overlapping on the backend.
 """
 
 from __future__ import annotations
@@ -98,8 +100,11 @@ class WorkloadScheduler:
             thread.join()
 
     def stop(self) -> None:
-        """Submit nothing more (the caller cancels the channel's queued jobs)."""
+        """Submit nothing more (the caller cancels the channel's queued jobs); workload
+        processes give up at their next request."""
         self._context.stop.set()
+        if self._context.processes is not None:
+            self._context.processes.stop()
 
     def ordered(self) -> dict[str, WorkloadResult]:
         """The results so far, in manifest order."""

@@ -1,0 +1,361 @@
+"""A concurrent workload's own process: its optimiser and its simulations run there.
+
+Optimisers are Python, and so is much of a small Aer estimator call, so workloads on
+threads of one process share one interpreter lock. A *workload process* is forked for
+each concurrent workload instead. Its cost function does not simulate: it sends the
+parameters to the parent over the workload's pipe and waits. In the parent, the
+workload's runner turns each request into an ordinary job in the session (same tags,
+same history) and the engine starts it when its rules allow; the engine's
+:class:`~qrun.engine.routing.RoutingExecutor` then hands the started job back to the
+waiting process, which computes it with its own simulator and returns the outcome. So
+the parent only schedules and records, and every job is still one of the session's.
+
+One pipe carries both directions. The child is single-threaded: while it waits for an
+answer it also computes the jobs it is sent. In the parent, sends come from several
+threads (the runner answers, the engine's threads start jobs) and go under one lock;
+one reader thread per pipe completes computed jobs and queues the child's requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import queue
+import signal
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from qrun.engine.simulation import run_work
+from qrun.engine.work import Outcome
+from qrun.engine.workers import WorkDecoder, WorkEncoder, prime_workers, worker_context
+from qrun.workloads.context import WorkloadStopped
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext
+
+    from numpy.typing import NDArray
+
+    from qrun.engine.routing import RoutingExecutor
+    from qrun.engine.work import Work
+    from qrun.workloads.history import OptimizerResult
+
+__all__ = [
+    "Ask",
+    "Failed",
+    "Finished",
+    "Lost",
+    "RemoteCost",
+    "Request",
+    "WorkloadFailed",
+    "WorkloadProcess",
+    "WorkloadProcesses",
+    "fork_available",
+]
+
+#: How long a finished or stopped workload process may take to exit before it is killed.
+EXIT_GRACE = 5.0
+
+
+class WorkloadFailed(Exception):
+    """The workload process reported a failure, or ended without a word."""
+
+
+# Messages from the workload process ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The cost (or its parameter-shift gradient) at ``x``: the parent runs one job.
+
+    ``iterations`` is how many iterations the optimiser finished since its previous
+    request: they are told with the next request rather than each in a message of its
+    own, which would cost the parent a wake-up per iteration for nothing it must act on
+    before then.
+    """
+
+    kind: Literal["cost", "gradient"]
+    x: NDArray[np.float64]
+    iterations: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The optimiser returned."""
+
+    result: OptimizerResult
+    iterations: int = 0
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The optimiser raised."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Lost:
+    """The process ended (or its pipe broke) without finishing (parent side only)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Computed:
+    token: int
+    outcome: Outcome
+
+
+#: What the parent's runner reads from :meth:`WorkloadProcess.next_request`.
+Request = Ask | Finished | Failed | Lost
+
+
+# Messages from the parent -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compute:
+    token: int
+    reset: bool
+    new: dict[int, object]
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class _Answer:
+    value: float | NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Stop:
+    pass
+
+
+# The workload process -----------------------------------------------------------------
+
+
+class RemoteCost:
+    """The cost as the optimiser in a workload process sees it: each call asks the parent."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._decoder = WorkDecoder()
+        self.iterations = 0  # finished since the last request
+
+    def value(self, x: NDArray[np.float64]) -> float:
+        return float(self._ask("cost", x))
+
+    def gradient(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(self._ask("gradient", x), dtype=float)
+
+    def next_iteration(self) -> None:
+        self.iterations += 1
+
+    def _ask(
+        self, kind: Literal["cost", "gradient"], x: NDArray[np.float64]
+    ) -> float | NDArray[np.float64]:
+        request = Ask(kind, np.array(x, dtype=float), self.iterations)
+        self.iterations = 0
+        self._connection.send(request)
+        while True:
+            message = self._connection.recv()
+            if isinstance(message, _Compute):
+                self._compute(message)
+            elif isinstance(message, _Answer):
+                return message.value
+            else:
+                raise WorkloadStopped
+
+    def _compute(self, message: _Compute) -> None:
+        try:
+            work = self._decoder.decode(message.reset, message.new, message.payload)
+            outcome = run_work(work)
+        except Exception as error:  # noqa: BLE001 - reported as the job's failure
+            outcome = Outcome(error=f"the workload process could not read the job: {error}")
+        try:
+            self._connection.send(_Computed(message.token, outcome))
+        except Exception as error:  # noqa: BLE001 - e.g. a result that does not pickle
+            reason = f"the workload process could not send the result: {error}"
+            self._connection.send(_Computed(message.token, Outcome(error=reason)))
+
+
+def _main(connection: Connection, optimizer: Callable[[RemoteCost], OptimizerResult]) -> None:
+    """The workload process: optimise, then report how it ended (nothing once stopped)."""
+    # The parent takes the keyboard interrupt and stops its workloads itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    message: Finished | Failed
+    cost = RemoteCost(connection)
+    try:
+        message = Finished(optimizer(cost), cost.iterations)
+    except (WorkloadStopped, EOFError, OSError):
+        return
+    except Exception as failure:  # noqa: BLE001 - the workload's recorded failure
+        message = Failed(f"{type(failure).__name__}: {failure}")
+    with contextlib.suppress(OSError):
+        connection.send(message)
+
+
+# The parent's side --------------------------------------------------------------------
+
+
+class WorkloadProcess:
+    """The parent's side of one workload process; an executor for that workload's jobs."""
+
+    def __init__(
+        self,
+        name: str,
+        optimizer: Callable[[RemoteCost], OptimizerResult],
+        context: BaseContext,
+    ) -> None:
+        parent, child = context.Pipe()
+        self.name = name
+        self._connection = parent
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._encoder = WorkEncoder()
+        self._tokens = itertools.count()
+        self._pending: dict[int, Callable[[Outcome], None]] = {}
+        self._requests: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self._lost: str | None = None
+        self._closed = False
+        self.process = context.Process(  # type: ignore[attr-defined]
+            target=_main, args=(child, optimizer), name=f"qrun-workload-{name}", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self._reader = threading.Thread(
+            target=self._read, name=f"qrun-workload-reader-{name}", daemon=True
+        )
+        self._reader.start()
+
+    # The runner's side: requests in, answers out.
+    def next_request(self) -> Request:
+        """The process's next request (blocks; :class:`Lost` once it has ended)."""
+        return self._requests.get()
+
+    def answer(self, value: float | NDArray[np.float64]) -> None:
+        """Answer the request the process waits on."""
+        self._send(_Answer(value))
+
+    def stop(self) -> None:
+        """Tell the process to give up at its next request (it then exits quietly)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._send(_Stop())
+
+    def close(self) -> None:
+        """Wait for the process to exit (killing it if it does not), release the pipe."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        self.process.join(EXIT_GRACE)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self._reader.join()
+        self._connection.close()
+
+    # The engine's side: an executor for this workload's jobs.
+    def start(self, work: Work, done: Callable[[Outcome], None]) -> None:
+        with self._lock:
+            lost = self._lost
+            token = next(self._tokens)
+            if lost is None:
+                self._pending[token] = done
+        if lost is not None:
+            done(Outcome(error=lost))
+            return
+        try:
+            with self._send_lock:
+                reset, new, payload = self._encoder.encode(work)
+                self._connection.send(_Compute(token, reset, new, payload))
+        except Exception as error:  # noqa: BLE001 - the job fails, the run goes on
+            with self._lock:
+                waiting = self._pending.pop(token, None)
+            if waiting is not None:
+                waiting(Outcome(error=f"the job could not be sent to its workload: {error}"))
+
+    def shutdown(self) -> None:
+        """Nothing: :meth:`close` ends the process when its workload ends."""
+
+    def _send(self, message: _Answer | _Stop) -> None:
+        with self._send_lock:
+            self._connection.send(message)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self._connection.recv()
+            except (EOFError, OSError):
+                break
+            if isinstance(message, _Computed):
+                with self._lock:
+                    done = self._pending.pop(message.token, None)
+                if done is not None:
+                    done(message.outcome)
+            else:
+                self._requests.put(message)
+        self._lose()
+
+    def _lose(self) -> None:
+        """The pipe closed: fail the jobs the process was computing, wake the runner."""
+        self.process.join(EXIT_GRACE)
+        code = self.process.exitcode
+        reason = "the workload process ended" + (
+            f" unexpectedly (exit code {code})" if code else " before the job finished"
+        )
+        with self._lock:
+            self._lost = reason
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for done in pending:
+            done(Outcome(error=reason))
+        self._requests.put(Lost(reason))
+
+
+def fork_available() -> bool:
+    """Whether workload processes can be used here (they are forked: Linux only)."""
+    return worker_context().get_start_method() == "fork"
+
+
+class WorkloadProcesses:
+    """One workload process per concurrent workload, and the router that feeds them."""
+
+    def __init__(
+        self,
+        optimizers: Mapping[str, Callable[[RemoteCost], OptimizerResult]],
+        router: RoutingExecutor,
+    ) -> None:
+        prime_workers()
+        context = worker_context()
+        self.router = router
+        self._processes: dict[str, WorkloadProcess] = {}
+        try:
+            for name, optimizer in optimizers.items():
+                self._processes[name] = WorkloadProcess(name, optimizer, context)
+        except BaseException:
+            self.close()
+            raise
+
+    def get(self, name: str) -> WorkloadProcess | None:
+        """The process of workload ``name``, if it has one."""
+        return self._processes.get(name)
+
+    @property
+    def processes(self) -> tuple[WorkloadProcess, ...]:
+        return tuple(self._processes.values())
+
+    def stop(self) -> None:
+        """Tell every process to give up (the run is being interrupted)."""
+        for process in self._processes.values():
+            process.stop()
+
+    def close(self) -> None:
+        """End every process; none is left behind."""
+        for process in self._processes.values():
+            process.close()

@@ -1,0 +1,289 @@
+"""Concurrent workloads in processes of their own: same results, every job in the session."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+
+import qrun.workloads.minimize as minimize_module
+import qrun.workloads.process as process_module
+from qrun.engine.simulation import run_work
+from qrun.manifest import load_manifest
+from qrun.providers.local import LocalProvider
+from qrun.runner import RunReport, run_manifest
+from qrun.workloads.process import WorkloadProcesses
+from qrun.workloads.scheduling import WorkloadScheduler
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from qrun.engine.work import Outcome, Work
+    from qrun.workloads.history import OptimizerResult
+    from qrun.workloads.planning import PlannedWorkload
+
+pytestmark = pytest.mark.skipif(
+    not process_module.fork_available(), reason="workload processes are forked (Linux)"
+)
+
+
+def _manifest(schedule: str, *, maxiter: int = 25, backend: str = "aer") -> str:
+    workloads = "".join(
+        f"  - name: {name}\n"
+        "    minimize: {circuit: ansatz, observable: hamiltonian}\n"
+        "    method: cobyla\n"
+        f"    x0: {{random: {{seed: {seed}, low: 0, high: 6.283185307179586}}}}\n"
+        f"    maxiter: {maxiter}\n"
+        f"    options: {{default_shots: 10000, seed_simulator: {seed}, "
+        f"environment: {{job_tags: [{name}]}}}}\n"
+        for name, seed in (("first", 1), ("second", 2))
+    )
+    return (
+        "qrun: 1\n"
+        f"backend: {{name: {backend}}}\n"
+        f"execution: {{mode: session, workloads: {schedule}}}\n"
+        "transpile: {optimization_level: 1, seed: 3}\n"
+        "circuits:\n  ansatz: {library: efficient_su2, args: {num_qubits: 2}}\n"
+        "observables:\n  hamiltonian: {YZ: 0.3980, ZI: -0.3980, ZZ: -0.0113, XX: 0.1810}\n"
+        "workloads:\n" + workloads
+    )
+
+
+class _Forked:
+    """Collects the workload process groups a run forks."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.groups: list[WorkloadProcesses] = []
+        forked = self
+
+        class Recording(WorkloadProcesses):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+                forked.groups.append(self)
+
+        monkeypatch.setattr(minimize_module, "WorkloadProcesses", Recording)
+
+    @property
+    def names(self) -> list[str]:
+        return [process.name for group in self.groups for process in group.processes]
+
+    def all_ended(self) -> bool:
+        processes = [p.process for group in self.groups for p in group.processes]
+        leftovers = [
+            child for child in multiprocessing.active_children() if child.name.startswith("qrun-")
+        ]
+        return bool(processes) and not leftovers and all(not p.is_alive() for p in processes)
+
+
+def _run(folder: Path, text: str) -> tuple[RunReport, LocalProvider]:
+    file = folder / "manifest.yaml"
+    file.write_text(text, encoding="utf-8")
+    provider = LocalProvider()
+    try:
+        report = run_manifest(load_manifest(file), provider=provider, output=folder / "record")
+    except BaseException:
+        provider.shutdown()
+        raise
+    return report, provider
+
+
+@pytest.fixture(scope="module")
+def runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[RunReport, RunReport, LocalProvider, list[str], bool]:
+    """The same two workloads, one after another and side by side (recording the forks)."""
+    sequential, provider = _run(tmp_path_factory.mktemp("seq"), _manifest("sequential"))
+    provider.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        forked = _Forked(patch)
+        concurrent, provider = _run(tmp_path_factory.mktemp("conc"), _manifest("concurrent"))
+    ended = forked.all_ended()
+    return sequential, concurrent, provider, forked.names, ended
+
+
+class TestSameAsSequential:
+    """If two workloads run in their own processes, each gets what it would get alone."""
+
+    def test_each_optimiser_ran_in_its_own_process(
+        self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
+    ) -> None:
+        assert runs[3] == ["first", "second"]
+
+    def test_histories_and_results_are_identical(
+        self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
+    ) -> None:
+        sequential, concurrent = runs[0].outcome, runs[1].outcome
+        for name in ("first", "second"):
+            alone, side_by_side = (
+                sequential.workload_results[name],
+                concurrent.workload_results[name],
+            )
+            assert side_by_side.status == "DONE"
+            assert len(side_by_side.history) == 25
+            assert [
+                (item.kind, item.iteration, item.parameters, item.value)
+                for item in side_by_side.history
+            ] == [
+                (item.kind, item.iteration, item.parameters, item.value) for item in alone.history
+            ]
+            assert side_by_side.result == alone.result
+        first, second = concurrent.workload_results.values()
+        assert first.history[0].submitted < second.history[-1].submitted
+        assert second.history[0].submitted < first.history[-1].submitted
+
+
+class TestEveryJobInTheSession:
+    """If workloads run in processes, every evaluation is still a tagged job of the session."""
+
+    def test_each_job_is_the_sessions_with_its_workloads_tag(
+        self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
+    ) -> None:
+        report, provider = runs[1], runs[2]
+        outcome = report.outcome
+        jobs = {job.job_id(): job for job in provider.engine.jobs(session_id=outcome.session_id)}
+        for name, result in outcome.workload_results.items():
+            for item in result.history:
+                job = jobs.pop(item.job_id)
+                assert job.job_tags == [name]
+                assert job.session_id == outcome.session_id
+                assert job.status() == "DONE"
+            assert result.tag_check is not None and result.tag_check.ok
+            assert result.session is not None and result.session.stayed_active
+        assert jobs == {}
+        assert outcome.status_end == "Closed"
+
+    def test_no_process_is_left(
+        self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
+    ) -> None:
+        assert runs[4]
+
+
+class TestOneJobAtATime:
+    """If the backend runs one job at a time, the engine still serialises the jobs of
+    workloads whose optimisers run in parallel."""
+
+    def test_no_two_jobs_run_at_once(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        forked = _Forked(monkeypatch)
+        report, provider = _run(tmp_path, _manifest("concurrent", maxiter=6, backend="fake_manila"))
+        try:
+            outcome = report.outcome
+            assert [r.status for r in outcome.workload_results.values()] == ["DONE", "DONE"]
+            jobs = provider.engine.jobs(session_id=outcome.session_id)
+            spans = sorted((job.started or 0.0, job.finished or 0.0) for job in jobs)
+            evaluations = sum(len(r.history) for r in outcome.workload_results.values())
+        finally:
+            provider.shutdown()
+        assert len(spans) == evaluations > 2
+        assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+        assert forked.names == ["first", "second"]
+        assert forked.all_ended()
+
+
+def _crash_after(seed: int, jobs: int) -> Callable[[Work], Outcome]:
+    """``run_work``, except that a process computing the ``seed`` jobs dies at job
+    ``jobs + 1`` (the count is per process: each workload process has its own)."""
+    count = [0]
+
+    def compute(work: Work) -> Outcome:
+        if work.seed == seed:
+            count[0] += 1
+            if count[0] > jobs:
+                os._exit(3)
+        return run_work(work)
+
+    return compute
+
+
+class TestFailures:
+    """If one workload's process fails, that workload records it and the other finishes."""
+
+    def test_a_process_that_dies_fails_only_its_workload(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        forked = _Forked(monkeypatch)
+        monkeypatch.setattr(process_module, "run_work", _crash_after(seed=2, jobs=5))
+        report, provider = _run(tmp_path, _manifest("concurrent"))
+        provider.shutdown()
+        results = report.outcome.workload_results
+        assert results["first"].status == "DONE" and len(results["first"].history) == 25
+        assert results["second"].status == "ERROR"
+        assert "workload process ended" in (results["second"].error or "")
+        assert len(results["second"].history) == 5
+        assert forked.all_ended()
+
+    def test_an_optimiser_that_raises_is_recorded(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        forked = _Forked(monkeypatch)
+        real = minimize_module.optimize
+
+        def failing(
+            planned: PlannedWorkload,
+            value: Callable[..., float],
+            gradient: Callable[..., object],
+            next_iteration: Callable[[], None],
+        ) -> OptimizerResult:
+            if planned.name == "second":
+                value(planned.x0)
+                raise RuntimeError("the optimiser diverged")
+            return real(planned, value, gradient, next_iteration)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(minimize_module, "optimize", failing)
+        report, provider = _run(tmp_path, _manifest("concurrent"))
+        provider.shutdown()
+        results = report.outcome.workload_results
+        assert results["first"].status == "DONE" and len(results["first"].history) == 25
+        assert results["second"].status == "ERROR"
+        assert results["second"].error == "RuntimeError: the optimiser diverged"
+        assert len(results["second"].history) == 1
+        assert forked.all_ended()
+
+
+class TestInterrupt:
+    """If the run is interrupted, the workloads are cancelled and their processes end."""
+
+    def test_workloads_cancelled_and_processes_gone(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        forked = _Forked(monkeypatch)
+        under_way = threading.Event()
+        real_join = WorkloadScheduler.join
+
+        def interrupted_join(self: WorkloadScheduler) -> None:
+            if not under_way.is_set():
+                under_way.wait()
+                raise KeyboardInterrupt
+            real_join(self)
+
+        class Waiting:
+            def submitted(self, name: str, job_id: str) -> None:
+                pass
+
+            def waiting(self, name: str, job_id: str) -> None:
+                if name.endswith("#5"):
+                    under_way.set()
+
+            def finished(self, name: str, job_id: str, status: str) -> None:
+                pass
+
+        monkeypatch.setattr(WorkloadScheduler, "join", interrupted_join)
+        file = tmp_path / "manifest.yaml"
+        file.write_text(_manifest("concurrent", maxiter=2000), encoding="utf-8")
+        provider = LocalProvider()
+        try:
+            report = run_manifest(
+                load_manifest(file), provider=provider, output=tmp_path / "r", progress=Waiting()
+            )
+        finally:
+            provider.shutdown()
+        assert report.outcome.interrupted
+        results = report.outcome.workload_results
+        assert [result.status for result in results.values()] == ["CANCELLED", "CANCELLED"]
+        assert all(len(result.history) >= 1 for result in results.values())
+        assert report.outcome.status_end == "Closed"
+        assert forked.all_ended()
