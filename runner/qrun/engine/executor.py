@@ -13,8 +13,10 @@ computation. Three are provided:
 from __future__ import annotations
 
 import concurrent.futures
+import os
 from typing import TYPE_CHECKING, Protocol
 
+from qrun.engine.lifetime import end_with_parent
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
@@ -57,7 +59,9 @@ class ProcessExecutor:
     """Computes jobs with Aer in worker processes (each caches its own simulators)."""
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=max_workers)
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=max_workers, initializer=end_with_parent, initargs=(os.getpid(),)
+        )
 
     def start(self, work: Work, done: Callable[[Outcome], None]) -> None:
         future = self._pool.submit(run_work, work)

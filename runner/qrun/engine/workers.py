@@ -21,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
+import os
 import pickle
 import sys
 import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
+from qrun.engine.lifetime import end_with_parent
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
@@ -137,8 +139,9 @@ class WorkDecoder:
         return work
 
 
-def _serve(connection: Connection) -> None:
+def _serve(connection: Connection, parent: int) -> None:
     """A worker's loop: receive work, compute it, send back its outcome; None ends it."""
+    end_with_parent(parent)
     decoder = WorkDecoder()
     while True:
         try:
@@ -164,7 +167,7 @@ class _Worker:
         parent, child = context.Pipe()
         self.connection = parent
         self.process = context.Process(  # type: ignore[attr-defined]
-            target=_serve, args=(child,), name=f"qrun-worker-{index}", daemon=True
+            target=_serve, args=(child, os.getpid()), name=f"qrun-worker-{index}", daemon=True
         )
         self.process.start()
         child.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import queue
 import signal
 import threading
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from qrun.engine.lifetime import end_with_parent
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 from qrun.engine.workers import WorkDecoder, WorkEncoder, prime_workers, worker_context
@@ -184,8 +186,11 @@ class RemoteCost:
             self._connection.send(_Computed(message.token, Outcome(error=reason)))
 
 
-def _main(connection: Connection, optimizer: Callable[[RemoteCost], OptimizerResult]) -> None:
+def _main(
+    connection: Connection, optimizer: Callable[[RemoteCost], OptimizerResult], parent: int
+) -> None:
     """The workload process: optimise, then report how it ended (nothing once stopped)."""
+    end_with_parent(parent)
     # The parent takes the keyboard interrupt and stops its workloads itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     message: Finished | Failed
@@ -224,7 +229,10 @@ class WorkloadProcess:
         self._lost: str | None = None
         self._closed = False
         self.process = context.Process(  # type: ignore[attr-defined]
-            target=_main, args=(child, optimizer), name=f"qrun-workload-{name}", daemon=True
+            target=_main,
+            args=(child, optimizer, os.getpid()),
+            name=f"qrun-workload-{name}",
+            daemon=True,
         )
         self.process.start()
         child.close()

@@ -1,0 +1,37 @@
+"""Worker processes end with the process that started them.
+
+A parent killed with SIGKILL, or one that a signal ends before its clean-up runs, cannot
+stop its workers; left alone they would run on as orphans. On Linux each worker asks the
+kernel to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``); elsewhere the
+parent's normal shutdown is all there is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+
+__all__ = ["end_with_parent"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent(parent: int | None = None) -> None:
+    """Called first thing in a worker process: end it when its parent ends.
+
+    ``parent`` is the parent's pid as the parent knew it; if the parent is already gone
+    by the time the request is made, the worker ends at once.
+    """
+    if sys.platform != "linux":
+        return
+    library = ctypes.util.find_library("c")
+    if library is None:
+        return
+    libc = ctypes.CDLL(library, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(0)  # the parent died before the request took effect
