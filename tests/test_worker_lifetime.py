@@ -19,10 +19,12 @@ pytestmark = pytest.mark.skipif(
 
 PARENT = textwrap.dedent(
     """
-    import multiprocessing, sys
+    import multiprocessing, signal, sys
     from qiskit import QuantumCircuit
     from qrun.engine import Engine, {executor}
 
+    # A server (uvicorn) handles SIGTERM itself; forked workers inherit that handler.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     engine = Engine(executor={executor}(1))
     circuit = QuantumCircuit(1)
     circuit.x(0)

@@ -2,8 +2,9 @@
 
 A parent killed with SIGKILL, or one that a signal ends before its clean-up runs, cannot
 stop its workers; left alone they would run on as orphans. On Linux each worker asks the
-kernel to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``); elsewhere the
-parent's normal shutdown is all there is.
+kernel to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``) and takes SIGTERM's
+default action back from any handler it inherited; elsewhere the parent's normal shutdown
+is all there is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def end_with_parent(parent: int | None = None) -> None:
     ``parent`` is the parent's pid as the parent knew it; if the parent is already gone
     by the time the request is made, the worker ends at once.
     """
+    # A worker forked inside a server inherits the server's own SIGTERM handler, which
+    # would swallow the signal below: a worker ends on SIGTERM, whatever its parent does.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform != "linux":
         return
     library = ctypes.util.find_library("c")
