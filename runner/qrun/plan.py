@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.circuits import build_circuits
+from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS
 from qrun.errors import BackendError, ManifestError
 from qrun.model import (
     EstimatorPub,
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
 
-#: Shots the primitives use when neither the PUB nor the options say (as qiskit_ibm_runtime).
-DEFAULT_SHOTS = 4096
-#: Estimator precision when neither the PUB nor the options say (as qiskit_ibm_runtime).
-DEFAULT_PRECISION = 0.015625
 #: Repetition delay assumed between shots when a backend does not report one.
 DEFAULT_REP_DELAY = 250e-6
 _DIRECTIVES = frozenset({"barrier", "delay", "store"})

@@ -51,7 +51,7 @@ from qrun.engine.instance import Instance
 from qrun.engine.job import FINAL_STATUSES, JobHandle
 from qrun.engine.session import SessionHandle
 from qrun.engine.timing import estimate_duration
-from qrun.engine.work import Work
+from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS, Work
 from qrun.errors import (
     BackendError,
     JobError,
@@ -74,9 +74,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "Engine"]
 
-#: The Runtime primitives' defaults when a job's options name neither shots nor precision.
-DEFAULT_SHOTS = 4096
-DEFAULT_PRECISION = 1 / 64
 
 MAX_TTL_REASON = "session max TTL reached: the job was still queued when the session's time ran out"
 CANCEL_REASON = "the session was cancelled while the job was queued"

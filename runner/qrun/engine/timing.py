@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING
 
 from qrun.engine.backends import AER_GATE_1Q, AER_GATE_2Q, AER_MEASURE
+from qrun.engine.work import DEFAULT_PRECISION
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
@@ -48,7 +49,7 @@ def estimate_duration(work: Work, spec: BackendSpec) -> float:
         if isinstance(pub, EstimatorPub):
             paulis = sorted({p for obs in pub.observables.ravel() for p in obs})
             settings = len(SparsePauliOp(paulis).group_commuting(qubit_wise=True)) if paulis else 1
-            precision = pub.precision or 1 / 64
+            precision = pub.precision or DEFAULT_PRECISION
             shots = math.ceil(1 / precision**2) * settings
         else:
             shots = pub.shots or 0

@@ -18,7 +18,12 @@ if TYPE_CHECKING:
     from qiskit_ibm_runtime.quantum_program import QuantumProgram
     from qiskit_ibm_runtime.results import QuantumProgramResult
 
-__all__ = ["Outcome", "Program", "Work"]
+__all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "Outcome", "Program", "Work"]
+
+#: What the Runtime primitives use when neither a PUB nor the options name shots or
+#: precision (the same values the service applies).
+DEFAULT_SHOTS = 4096
+DEFAULT_PRECISION = 1 / 64
 
 Program = Literal["sampler", "estimator", "executor"]
 

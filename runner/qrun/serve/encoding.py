@@ -27,6 +27,9 @@ from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.primitives.containers.sampler_pub_result import SamplerPubResult
 
+from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS
+from qrun.engine.work import Program as EngineProgram
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -43,12 +46,9 @@ __all__ = [
 ]
 
 Program = Literal["sampler", "estimator"]
-#: Every program a job may name; ``executor`` params are read by :mod:`.quantum_program`.
-Job = Literal["sampler", "estimator", "executor"]
-
-#: What the service uses when neither the PUB nor the options say.
-DEFAULT_SHOTS = 4096
-DEFAULT_PRECISION = 0.015625
+#: Every program a job may name (the engine's programs); ``executor`` params are read by
+#: :mod:`.quantum_program`.
+Job = EngineProgram
 
 
 class EncodingError(ValueError):
