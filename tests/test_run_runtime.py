@@ -14,6 +14,7 @@ from qrun.cli import main
 from qrun.providers import ServiceSettings, provider_name
 from qrun.serve import Server, create_app
 from qrun.serve.config import parse_config
+from tests.manifests import BELL_QASM
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,16 +33,6 @@ CONFIG = parse_config(
         "backends": ["aer", "fake_manila"],
     }
 )
-
-BELL = """\
-OPENQASM 3.0;
-include "stdgates.inc";
-qubit[2] q;
-bit[2] c;
-h q[0];
-cx q[0], q[1];
-c = measure q;
-"""
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +56,7 @@ def _manifest(
     execution: str = "mode: session\n  max_time: 25m",
     service: str = "",
 ) -> Path:
-    body = "\n".join(f"      {line}" for line in BELL.splitlines())
+    body = "\n".join(f"      {line}" for line in BELL_QASM.splitlines())
     text = (
         f"qrun: 1\nmetadata:\n  name: bell-remote\nbackend:\n  {backend}\n"
         f"{service}execution:\n  {execution}\n"
