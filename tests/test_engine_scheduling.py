@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import TYPE_CHECKING
 
 from tests.engine_support import CIRCUIT, QPU, START, lifecycle_engine, run
+
+if TYPE_CHECKING:
+    import pytest
 
 
 class TestSharedQueue:
@@ -110,3 +114,48 @@ class TestStress:
         clock.run_until_idle()
         spans = sorted((job.started or 0, job.finished or 0) for job in jobs)
         assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+
+
+class TestDoneCallbacks:
+    """If a caller asks to be told when a job ends, it is told once, however it ends."""
+
+    def test_called_once_when_the_job_ends_and_at_once_when_it_already_has(self) -> None:
+        engine, clock = lifecycle_engine()
+        session = engine.open_session(QPU)
+        job = run(engine, session, duration=10)
+        seen: list[tuple[str, float]] = []
+        job.add_done_callback(lambda ended: seen.append((ended.status(), clock.now())))
+        clock.advance(5)
+        assert seen == []
+        clock.advance(10)
+        assert seen == [("DONE", START + 10)]
+        job.add_done_callback(lambda ended: seen.append((ended.status(), clock.now())))
+        assert seen == [("DONE", START + 10), ("DONE", START + 15)]
+
+    def test_a_queued_job_cancelled_with_its_session_is_reported(self) -> None:
+        engine, clock = lifecycle_engine()
+        session = engine.open_session(QPU)
+        running, queued = run(engine, session), run(engine, session)
+        ended: list[str] = []
+        queued.add_done_callback(lambda job: ended.append(job.status()))
+        running.add_done_callback(lambda job: ended.append(job.status()))
+        session.cancel()
+        assert ended == ["CANCELLED"]  # the running job finishes; the queued one does not
+        clock.advance(10)
+        assert ended == ["CANCELLED", "DONE"]
+
+    def test_a_failing_callback_does_not_stop_the_others(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        engine, clock = lifecycle_engine()
+        job = run(engine)
+        ended: list[str] = []
+
+        def broken(_: object) -> None:
+            raise RuntimeError("a broken callback")
+
+        job.add_done_callback(broken)
+        job.add_done_callback(lambda done: ended.append(done.status()))
+        clock.advance(10)
+        assert ended == ["DONE"]
+        assert "a broken callback" in capsys.readouterr().err

@@ -120,7 +120,10 @@ class SystemClock:
                     target=self._run_timers, name="qrun-clock", daemon=True
                 )
                 self._thread.start()
-            self._timer_cond.notify()
+            # The timer thread sleeps until the earliest timer; only a new earliest one
+            # changes that (a session sets and cancels a timer around every job).
+            if self._timers.peek() is entry:
+                self._timer_cond.notify()
         return entry
 
     def wait_for(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:

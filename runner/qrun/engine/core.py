@@ -37,6 +37,7 @@ persists them there). :meth:`Engine.flush` reports pending changes at once.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import uuid
 from collections import deque
@@ -118,6 +119,8 @@ class Engine:
         self.observer: Callable[[list[JobHandle], list[SessionHandle]], None] | None = None
         self._changed_jobs: dict[JobHandle, None] = {}
         self._changed_sessions: dict[SessionHandle, None] = {}
+        # Ended jobs' done callbacks, run by _after outside the lock.
+        self._callbacks: list[tuple[Callable[[JobHandle], None], JobHandle]] = []
 
     # Configuration -------------------------------------------------------------------
     def add_instance(self, instance: Instance) -> Instance:
@@ -352,6 +355,11 @@ class Engine:
         else:
             self._changed_sessions[item] = None
 
+    def call_after(self, job: JobHandle, callbacks: Iterable[Callable[[JobHandle], None]]) -> None:
+        """Run ``job``'s done callbacks once the operation that ended it has finished
+        (called by the handle, under the lock)."""
+        self._callbacks.extend((callback, job) for callback in callbacks)
+
     def flush(self) -> None:
         """Report the changes noted so far to :attr:`observer`, under the lock."""
         with self.lock:
@@ -483,6 +491,14 @@ class Engine:
             self._local.pending = None
         self.flush()
         self.clock.notify()
+        if self._callbacks:
+            with self.lock:
+                callbacks, self._callbacks = self._callbacks, []
+            for callback, job in callbacks:
+                try:
+                    callback(job)
+                except Exception:  # noqa: BLE001 - one failing callback must not stop the others
+                    sys.excepthook(*sys.exc_info())
 
     def _on_computed(self, job: JobHandle, outcome: Outcome) -> None:
         job.outcome = outcome

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Literal
 from qrun.errors import JobCancelledError, JobError, JobFailedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from qiskit.primitives import PrimitiveResult
     from qiskit_ibm_runtime.results import QuantumProgramResult
 
@@ -60,6 +62,7 @@ class JobHandle:
         self.computed = threading.Event()
         self.outcome: Outcome | None = None
         self.finish_timer: Timer | None = None
+        self._callbacks: list[Callable[[JobHandle], None]] = []
 
     def __repr__(self) -> str:
         return f"<JobHandle {self._id} {self.program} on {self.backend_name}: {self._status}>"
@@ -129,6 +132,18 @@ class JobHandle:
         """Cancel the job if it has not ended (a running job stops counting at once)."""
         self._engine.cancel_job(self)
 
+    def add_done_callback(self, callback: Callable[[JobHandle], None]) -> None:
+        """Call ``callback(job)`` once the job is DONE, ERROR or CANCELLED (at once if it
+        already is), from whichever thread ended it, never under the engine's lock.
+
+        Waiting this way costs nothing while the job runs: no thread blocks on it.
+        """
+        with self._engine.lock:
+            if not self.in_final_state():
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
     # Transitions, called by the engine under its lock.
     def mark_running(self, now: float) -> None:
         self._status = "RUNNING"
@@ -142,3 +157,6 @@ class JobHandle:
             self._result = self.outcome.result
         self._status = status
         self._engine.touch(self)
+        if self._callbacks:
+            self._engine.call_after(self, self._callbacks)
+            self._callbacks = []
