@@ -24,6 +24,7 @@ from qrun.providers.base import (
     Provider,
     ResolvedBackend,
     ServiceSettings,
+    WatchedJob,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ __all__ = [
     "Provider",
     "ResolvedBackend",
     "ServiceSettings",
+    "WatchedJob",
     "provider_for",
     "provider_name",
 ]

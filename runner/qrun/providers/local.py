@@ -12,7 +12,7 @@ from qrun.errors import BackendError
 from qrun.providers.base import ResolvedBackend, ServiceSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from qiskit.primitives import PrimitiveResult
 
@@ -54,6 +54,9 @@ class _LocalJob:
 
     def cancel(self) -> None:
         self._handle.cancel()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        self._handle.add_done_callback(lambda _handle: callback())
 
 
 class LocalChannel:

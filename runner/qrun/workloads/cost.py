@@ -10,7 +10,7 @@ session's state just before it was submitted.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from qrun.workloads.context import WorkloadStopped
@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from qrun.providers import Job
     from qrun.workloads.context import WorkloadContext
     from qrun.workloads.history import EvaluationKind
     from qrun.workloads.planning import PlannedWorkload
 
-__all__ = ["EstimatorCost"]
+__all__ = ["EstimatorCost", "Pending"]
 
 _SHIFT = math.pi / 2
 
@@ -57,65 +58,85 @@ class EstimatorCost:
 
     def value(self, x: NDArray[np.float64]) -> float:
         """The cost at ``x``: one job."""
-        import numpy as np
-
-        point = np.array(x, dtype=float)
-        evs, stds, evaluation = self._run("cost", point, point)
-        value = float(evs)
-        self.history.append(replace(evaluation, value=value, std=float(stds)))
-        return value
+        return float(self.complete(self.submit("cost", x)))
 
     def gradient(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """The parameter-shift gradient at ``x``: one job with 2n parameter sets."""
         import numpy as np
 
-        point = np.array(x, dtype=float)
-        count = point.size
-        shifts = _SHIFT * np.eye(count)
-        points = np.concatenate([point + shifts, point - shifts])
-        evs, stds, evaluation = self._run("gradient", point, points)
-        plus, minus = np.asarray(evs[:count]), np.asarray(evs[count:])
-        gradient: NDArray[np.float64] = (plus - minus) / 2
-        spread = float(np.sqrt(np.mean(np.asarray(stds) ** 2) / 2))
-        components = tuple(float(g) for g in gradient)
-        self.history.append(replace(evaluation, std=spread, gradient=components))
-        return gradient
+        return np.asarray(self.complete(self.submit("gradient", x)), dtype=float)
 
-    def _run(
-        self, kind: EvaluationKind, point: NDArray[np.float64], values: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], Evaluation]:
-        """Submit one job for ``values``; its evaluation, without value or std yet."""
+    def submit(self, kind: EvaluationKind, x: NDArray[np.float64]) -> Pending:
+        """Submit the job for the cost (or its gradient) at ``x``; :meth:`complete` reads it.
+
+        One evaluation is pending at a time: the optimiser waits for each.
+        """
+        import numpy as np
         from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
         context = self.context
         if context.stop.is_set():
             raise WorkloadStopped
-        clock = context.clock
+        point = np.array(x, dtype=float)
+        values = point
+        if kind == "gradient":
+            shifts = _SHIFT * np.eye(point.size)
+            values = np.concatenate([point + shifts, point - shifts])
         details = context.channel.details()
         state = None if details is None else details.get("state")
-        submitted = clock.now()
-        gap = None if self._last_result is None else submitted - self._last_result
+        submitted = context.clock.now()
         pub = EstimatorPub.coerce(
             (self.planned.circuit, self._observables, values), self._precision
         )
         job = context.channel.submit("estimator", [pub], self._options)
+        return Pending(kind, point, job, submitted, None if state is None else str(state))
+
+    def complete(self, pending: Pending) -> float | NDArray[np.float64]:
+        """Wait for ``pending``'s job, record the evaluation, return the cost (a float) or
+        the gradient (an array); raises as the job's ``result()`` does."""
+        import numpy as np
+
+        context = self.context
+        job = pending.job
         result = job.result()
-        finished = clock.now()
+        finished = context.clock.now()
+        gap = None if self._last_result is None else pending.submitted - self._last_result
         self._last_result = finished
         data = result[0].data
         evaluation = Evaluation(
             index=len(self.history) + 1,
             iteration=self.iteration,
-            kind=kind,
-            parameters=tuple(float(v) for v in point),
+            kind=pending.kind,
+            parameters=tuple(float(v) for v in pending.point),
             value=None,
             std=None,
             job_id=job.job_id(),
-            submitted=submitted - context.run_started,
-            wall_time=finished - submitted,
+            submitted=pending.submitted - context.run_started,
+            wall_time=finished - pending.submitted,
             session_time=finished - context.session_opened,
             gap=gap,
-            session_state=None if state is None else str(state),
+            session_state=pending.session_state,
         )
         context.progress.waiting(f"{self.planned.name} #{evaluation.index}", evaluation.job_id)
-        return data.evs, data.stds, evaluation
+        if pending.kind == "cost":
+            value = float(data.evs)
+            self.history.append(replace(evaluation, value=value, std=float(data.stds)))
+            return value
+        count = pending.point.size
+        evs = np.asarray(data.evs)
+        gradient: NDArray[np.float64] = (evs[:count] - evs[count:]) / 2
+        spread = float(np.sqrt(np.mean(np.asarray(data.stds) ** 2) / 2))
+        components = tuple(float(g) for g in gradient)
+        self.history.append(replace(evaluation, std=spread, gradient=components))
+        return gradient
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A submitted evaluation: its job, and what the record needs from submission time."""
+
+    kind: EvaluationKind
+    point: NDArray[np.float64]
+    job: Job
+    submitted: float  # clock seconds
+    session_state: str | None  # the session's state just before submission

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Literal
 
 from qrun.errors import JobCancelledError, QrunError, SessionClosedError
 from qrun.model import to_python
+from qrun.providers import WatchedJob
 from qrun.results import plain
 from qrun.workloads.context import WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult
 from qrun.workloads.process import (
     Ask,
-    Failed,
-    Finished,
     RemoteCost,
     WorkloadFailed,
     WorkloadProcess,
@@ -174,27 +173,37 @@ def _relay(
     computed back in that process; return what its optimiser found."""
     router.route(cost.observables, process)
     try:
-        while True:
-            request = process.next_request()
-            if isinstance(request, (Ask, Finished)):
-                for _ in range(request.iterations):
-                    cost.next_iteration()
-            if isinstance(request, Ask):
-                if request.kind == "cost":
-                    process.answer(cost.value(request.x))
-                else:
-                    process.answer(cost.gradient(request.x))
-            elif isinstance(request, Finished):
-                return request.result
-            elif isinstance(request, Failed):
-                raise WorkloadFailed(request.error)
-            elif context.stop.is_set():
-                raise WorkloadStopped
-            else:
-                raise WorkloadFailed(request.reason)
+        finished = process.serve(partial(_evaluate, process, cost))
+    except WorkloadFailed:
+        if context.stop.is_set():
+            raise WorkloadStopped from None
+        raise
     finally:
         router.unroute(cost.observables)
         process.close()
+    for _ in range(finished.iterations):
+        cost.next_iteration()
+    return finished.result
+
+
+def _evaluate(process: WorkloadProcess, cost: EstimatorCost, ask: Ask) -> None:
+    """Submit the job ``ask`` needs; answer the process when the engine has ended it."""
+    for _ in range(ask.iterations):
+        cost.next_iteration()
+    pending = cost.submit(ask.kind, ask.x)
+
+    def ended() -> None:
+        try:
+            value = cost.complete(pending)
+        except Exception as error:  # noqa: BLE001 - ends this workload, recorded by its runner
+            process.fail(error)
+        else:
+            process.answer(value)
+
+    if not isinstance(pending.job, WatchedJob):
+        process.fail(QrunError("this provider cannot tell when a workload's job ends"))
+        return
+    pending.job.add_done_callback(ended)
 
 
 def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:

@@ -3,17 +3,21 @@
 Optimisers are Python, and so is much of a small Aer estimator call, so workloads on
 threads of one process share one interpreter lock. A *workload process* is forked for
 each concurrent workload instead. Its cost function does not simulate: it sends the
-parameters to the parent over the workload's pipe and waits. In the parent, the
-workload's runner turns each request into an ordinary job in the session (same tags,
-same history) and the engine starts it when its rules allow; the engine's
-:class:`~qrun.engine.routing.RoutingExecutor` then hands the started job back to the
-waiting process, which computes it with its own simulator and returns the outcome. So
-the parent only schedules and records, and every job is still one of the session's.
+parameters to the parent over the workload's pipe and waits. In the parent, each request
+becomes an ordinary job in the session (same tags, same history) and the engine starts
+it when its rules allow; the engine's :class:`~qrun.engine.routing.RoutingExecutor` then
+hands the started job back to the waiting process, which computes it with its own
+simulator and returns the outcome. The engine ends the job, and only then is the cost
+answered. So the parent only schedules and records, and every job is still one of the
+session's.
 
 One pipe carries both directions. The child is single-threaded: while it waits for an
-answer it also computes the jobs it is sent. In the parent, sends come from several
-threads (the runner answers, the engine's threads start jobs) and go under one lock;
-one reader thread per pipe completes computed jobs and queues the child's requests.
+answer it also computes the jobs it is sent. In the parent, one reader thread per pipe
+does all of a workload's work as its messages arrive: a request is submitted at once, a
+computed outcome ends its job, and the job's end (a callback from the engine, on the
+thread that ended it) records the evaluation and sends the answer. No other thread is
+woken on an evaluation's path: on two cores, every thread hand-off there would be paid
+by both workloads. The workload's own thread only waits for the optimiser's end.
 """
 
 from __future__ import annotations
@@ -52,7 +56,6 @@ __all__ = [
     "Finished",
     "Lost",
     "RemoteCost",
-    "Request",
     "WorkloadFailed",
     "WorkloadProcess",
     "WorkloadProcesses",
@@ -113,8 +116,15 @@ class _Computed:
     outcome: Outcome
 
 
-#: What the parent's runner reads from :meth:`WorkloadProcess.next_request`.
-Request = Ask | Finished | Failed | Lost
+@dataclass(frozen=True)
+class _Raised:
+    """The parent's evaluation failed (parent side only)."""
+
+    error: BaseException
+
+
+#: How a workload process's optimisation can end, as the parent's reader sees it.
+Ended = Finished | Failed | Lost | _Raised
 
 
 # Messages from the parent -------------------------------------------------------------
@@ -225,7 +235,8 @@ class WorkloadProcess:
         self._encoder = WorkEncoder()
         self._tokens = itertools.count()
         self._pending: dict[int, Callable[[Outcome], None]] = {}
-        self._requests: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self._ended: queue.SimpleQueue[Ended] = queue.SimpleQueue()
+        self._evaluate: Callable[[Ask], None] | None = None
         self._lost: str | None = None
         self._closed = False
         self.process = context.Process(  # type: ignore[attr-defined]
@@ -236,19 +247,42 @@ class WorkloadProcess:
         )
         self.process.start()
         child.close()
+        # Requests wait in the pipe until serve() says who evaluates them.
         self._reader = threading.Thread(
             target=self._read, name=f"qrun-workload-reader-{name}", daemon=True
         )
-        self._reader.start()
 
-    # The runner's side: requests in, answers out.
-    def next_request(self) -> Request:
-        """The process's next request (blocks; :class:`Lost` once it has ended)."""
-        return self._requests.get()
+    # The runner's side.
+    def serve(self, evaluate: Callable[[Ask], None]) -> Finished:
+        """Serve the process's requests until its optimiser ends; return how it ended.
+
+        ``evaluate`` is called on the reader thread for each request; it must start the
+        evaluation without waiting for it, and later call :meth:`answer` or :meth:`fail`
+        once, from any thread. An error ``evaluate`` raises is handled as :meth:`fail`.
+        Raises :class:`WorkloadFailed` when the optimiser raised or the process ended
+        first, and the error given to :meth:`fail`.
+        """
+        self._evaluate = evaluate
+        self._reader.start()
+        ended = self._ended.get()
+        if isinstance(ended, Finished):
+            return ended
+        if isinstance(ended, Failed):
+            raise WorkloadFailed(ended.error)
+        if isinstance(ended, Lost):
+            raise WorkloadFailed(ended.reason)
+        raise ended.error
 
     def answer(self, value: float | NDArray[np.float64]) -> None:
-        """Answer the request the process waits on."""
-        self._send(_Answer(value))
+        """Answer the request the process waits on (nothing if it has gone)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._send(_Answer(value))
+
+    def fail(self, error: BaseException) -> None:
+        """End the workload with ``error`` (raised by :meth:`serve`); the process is told
+        to give up."""
+        self._ended.put(_Raised(error))
+        self.stop()
 
     def stop(self) -> None:
         """Tell the process to give up at its next request (it then exits quietly)."""
@@ -265,7 +299,8 @@ class WorkloadProcess:
         if self.process.is_alive():
             self.process.terminate()
             self.process.join()
-        self._reader.join()
+        if self._reader.is_alive():
+            self._reader.join()
         self._connection.close()
 
     # The engine's side: an executor for this workload's jobs.
@@ -296,6 +331,8 @@ class WorkloadProcess:
             self._connection.send(message)
 
     def _read(self) -> None:
+        evaluate = self._evaluate
+        assert evaluate is not None  # set by serve() before the reader starts
         while True:
             try:
                 message = self._connection.recv()
@@ -306,8 +343,13 @@ class WorkloadProcess:
                     done = self._pending.pop(message.token, None)
                 if done is not None:
                     done(message.outcome)
+            elif isinstance(message, Ask):
+                try:
+                    evaluate(message)
+                except BaseException as error:  # noqa: BLE001 - ends this workload only
+                    self.fail(error)
             else:
-                self._requests.put(message)
+                self._ended.put(message)
         self._lose()
 
     def _lose(self) -> None:
@@ -323,7 +365,7 @@ class WorkloadProcess:
             self._pending.clear()
         for done in pending:
             done(Outcome(error=reason))
-        self._requests.put(Lost(reason))
+        self._ended.put(Lost(reason))
 
 
 def fork_available() -> bool:
