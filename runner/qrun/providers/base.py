@@ -90,6 +90,10 @@ class Channel(Protocol):
 
     def details(self) -> Mapping[str, object] | None: ...
 
+    def state(self) -> str | None:
+        """``details()["state"]`` (open, active, inactive or closed); None in job mode."""
+        ...
+
     def submit(
         self, kind: PrimitiveKind, pubs: Sequence[object], options: PrimitiveOptions
     ) -> Job: ...

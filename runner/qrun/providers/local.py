@@ -90,6 +90,9 @@ class LocalChannel:
     def details(self) -> Mapping[str, object] | None:
         return None if self._session is None else self._session.details()
 
+    def state(self) -> str | None:
+        return None if self._session is None else self._session.state
+
     def submit(
         self, kind: PrimitiveKind, pubs: Sequence[object], options: PrimitiveOptions
     ) -> _LocalJob:

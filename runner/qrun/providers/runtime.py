@@ -138,6 +138,11 @@ class RuntimeChannel:
         found: Mapping[str, object] | None = self._target.details()  # type: ignore[attr-defined]
         return found
 
+    def state(self) -> str | None:
+        found = self.details()
+        state = None if found is None else found.get("state")
+        return None if state is None else str(state)
+
     def submit(
         self, kind: PrimitiveKind, pubs: Sequence[object], options: PrimitiveOptions
     ) -> _RuntimeJob:

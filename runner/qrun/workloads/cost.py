@@ -19,6 +19,7 @@ from qrun.workloads.history import Evaluation
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
     from qrun.providers import Job
     from qrun.workloads.context import WorkloadContext
@@ -46,6 +47,8 @@ class EstimatorCost:
         self._precision = planned.workload.cost.precision
         self._options = planned.workload.options
         self._last_result: float | None = None
+        self._names = tuple(parameter.name for parameter in planned.circuit.parameters)
+        self._checked: set[tuple[int, ...]] = set()
 
     @property
     def observables(self) -> object:
@@ -72,7 +75,6 @@ class EstimatorCost:
         One evaluation is pending at a time: the optimiser waits for each.
         """
         import numpy as np
-        from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
         context = self.context
         if context.stop.is_set():
@@ -82,14 +84,24 @@ class EstimatorCost:
         if kind == "gradient":
             shifts = _SHIFT * np.eye(point.size)
             values = np.concatenate([point + shifts, point - shifts])
-        details = context.channel.details()
-        state = None if details is None else details.get("state")
+        state = context.channel.state()
         submitted = context.clock.now()
-        pub = EstimatorPub.coerce(
-            (self.planned.circuit, self._observables, values), self._precision
-        )
-        job = context.channel.submit("estimator", [pub], self._options)
-        return Pending(kind, point, job, submitted, None if state is None else str(state))
+        job = context.channel.submit("estimator", [self._pub(values)], self._options)
+        return Pending(kind, point, job, submitted, state)
+
+    def _pub(self, values: NDArray[np.float64]) -> EstimatorPub:
+        """The estimator PUB for ``values``: the first of each shape is coerced and
+        validated in full, the others only differ from it in their values."""
+        from qiskit.primitives.containers.bindings_array import BindingsArray
+        from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+        circuit = self.planned.circuit
+        if values.shape not in self._checked:
+            pub = EstimatorPub.coerce((circuit, self._observables, values), self._precision)
+            self._checked.add(values.shape)
+            return pub
+        bindings = BindingsArray({self._names: values})
+        return EstimatorPub(circuit, self._observables, bindings, self._precision, validate=False)
 
     def complete(self, pending: Pending) -> float | NDArray[np.float64]:
         """Wait for ``pending``'s job, record the evaluation, return the cost (a float) or
