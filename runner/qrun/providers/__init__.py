@@ -24,7 +24,6 @@ from qrun.providers.base import (
     Provider,
     ResolvedBackend,
     ServiceSettings,
-    WatchedJob,
 )
 
 if TYPE_CHECKING:
@@ -41,7 +40,6 @@ __all__ = [
     "Provider",
     "ResolvedBackend",
     "ServiceSettings",
-    "WatchedJob",
     "provider_for",
     "provider_name",
 ]

@@ -9,10 +9,10 @@ one it drives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from qiskit.primitives import PrimitiveResult
     from qiskit.providers import BackendV2
@@ -28,7 +28,6 @@ __all__ = [
     "Provider",
     "ResolvedBackend",
     "ServiceSettings",
-    "WatchedJob",
 ]
 
 ChannelMode = Literal["session", "batch", "job"]
@@ -66,15 +65,6 @@ class Job(Protocol):
     def result(self, timeout: float | None = None) -> PrimitiveResult: ...
 
     def cancel(self) -> None: ...
-
-
-@runtime_checkable
-class WatchedJob(Job, Protocol):
-    """A job that can say when it ends (the local engine's)."""
-
-    def add_done_callback(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` once the job has ended, from the thread that ended it."""
-        ...
 
 
 class Channel(Protocol):

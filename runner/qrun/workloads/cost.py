@@ -19,6 +19,7 @@ from qrun.workloads.history import Evaluation
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
+    from qiskit.primitives import PrimitiveResult, PubResult
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
     from qrun.providers import Job
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from qrun.workloads.history import EvaluationKind
     from qrun.workloads.planning import PlannedWorkload
 
-__all__ = ["EstimatorCost", "Pending"]
+__all__ = ["EstimatorCost", "Pending", "read_evaluation"]
 
 _SHIFT = math.pi / 2
 
@@ -106,15 +107,12 @@ class EstimatorCost:
     def complete(self, pending: Pending) -> float | NDArray[np.float64]:
         """Wait for ``pending``'s job, record the evaluation, return the cost (a float) or
         the gradient (an array); raises as the job's ``result()`` does."""
-        import numpy as np
-
         context = self.context
         job = pending.job
         result = job.result()
         finished = context.clock.now()
         gap = None if self._last_result is None else pending.submitted - self._last_result
         self._last_result = finished
-        data = result[0].data
         evaluation = Evaluation(
             index=len(self.history) + 1,
             iteration=self.iteration,
@@ -130,17 +128,31 @@ class EstimatorCost:
             session_state=pending.session_state,
         )
         context.progress.waiting(f"{self.planned.name} #{evaluation.index}", evaluation.job_id)
-        if pending.kind == "cost":
-            value = float(data.evs)
-            self.history.append(replace(evaluation, value=value, std=float(data.stds)))
-            return value
-        count = pending.point.size
-        evs = np.asarray(data.evs)
-        gradient: NDArray[np.float64] = (evs[:count] - evs[count:]) / 2
-        spread = float(np.sqrt(np.mean(np.asarray(data.stds) ** 2) / 2))
-        components = tuple(float(g) for g in gradient)
-        self.history.append(replace(evaluation, std=spread, gradient=components))
-        return gradient
+        answer, std, gradient = read_evaluation(pending.kind, pending.point.size, result)
+        if gradient is None:
+            self.history.append(replace(evaluation, value=float(answer), std=std))
+        else:
+            self.history.append(replace(evaluation, std=std, gradient=gradient))
+        return answer
+
+
+def read_evaluation(
+    kind: EvaluationKind, count: int, result: PrimitiveResult[PubResult]
+) -> tuple[float | NDArray[np.float64], float, tuple[float, ...] | None]:
+    """What an evaluation's job result says: the cost (a float) or the gradient (an
+    array), its standard error, and the gradient's components (None for a cost).
+
+    ``count`` is the number of parameters (a gradient job holds ``2 * count`` points).
+    """
+    import numpy as np
+
+    data = result[0].data
+    if kind == "cost":
+        return float(data.evs), float(data.stds), None
+    evs = np.asarray(data.evs)
+    gradient: NDArray[np.float64] = (evs[:count] - evs[count:]) / 2
+    spread = float(np.sqrt(np.mean(np.asarray(data.stds) ** 2) / 2))
+    return gradient, spread, tuple(float(g) for g in gradient)
 
 
 @dataclass(frozen=True)

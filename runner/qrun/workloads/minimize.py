@@ -11,9 +11,8 @@ from collections import Counter
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from qrun.errors import JobCancelledError, QrunError, SessionClosedError
+from qrun.errors import QrunError
 from qrun.model import to_python
-from qrun.providers import WatchedJob
 from qrun.results import plain
 from qrun.workloads.context import WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
@@ -187,23 +186,29 @@ def _relay(
 
 
 def _evaluate(process: WorkloadProcess, cost: EstimatorCost, ask: Ask) -> None:
-    """Submit the job ``ask`` needs; answer the process when the engine has ended it."""
+    """Submit the job ``ask`` needs; record it when the engine has ended it.
+
+    The process reads its answer off the outcome it computed itself (see
+    :mod:`qrun.workloads.process`); a job that does not end DONE ends the workload.
+    """
     for _ in range(ask.iterations):
         cost.next_iteration()
     pending = cost.submit(ask.kind, ask.x)
 
     def ended() -> None:
         try:
-            value = cost.complete(pending)
+            cost.complete(pending)
         except Exception as error:  # noqa: BLE001 - ends this workload, recorded by its runner
             process.fail(error)
-        else:
-            process.answer(value)
 
-    if not isinstance(pending.job, WatchedJob):
+    # Duck-typed: a runtime-checkable protocol's isinstance costs more than the rest here.
+    watch: Callable[[Callable[[], None]], None] | None = getattr(
+        pending.job, "add_done_callback", None
+    )
+    if watch is None:
         process.fail(QrunError("this provider cannot tell when a workload's job ends"))
         return
-    pending.job.add_done_callback(ended)
+    watch(ended)
 
 
 def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
@@ -228,16 +233,15 @@ def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> Workload
             result = _relay(process, processes.router, cost, context)
     except WorkloadStopped:
         status, error = "CANCELLED", "the run was interrupted"
-    except WorkloadFailed as failure:
-        status = "CANCELLED" if context.stop.is_set() else "ERROR"
-        error = str(failure)
-    except (JobCancelledError, SessionClosedError) as failure:
-        status = "CANCELLED" if context.stop.is_set() else "ERROR"
-        error = str(failure)
-    except QrunError as failure:
-        status, error = "ERROR", str(failure)
     except Exception as failure:  # noqa: BLE001 - recorded; the other workloads go on
-        status, error = "ERROR", f"{type(failure).__name__}: {failure}"
+        # Once the run is interrupted, whatever ends a workload (its job cancelled, its
+        # session closed, its process stopped mid-job) ends it because of the interrupt.
+        status = "CANCELLED" if context.stop.is_set() else "ERROR"
+        error = (
+            str(failure)
+            if isinstance(failure, (QrunError, WorkloadFailed))
+            else f"{type(failure).__name__}: {failure}"
+        )
     details_end = context.channel.details()
     history = list(cost.history)
     last = history[-1].job_id if history else "-"

@@ -7,17 +7,26 @@ parameters to the parent over the workload's pipe and waits. In the parent, each
 becomes an ordinary job in the session (same tags, same history) and the engine starts
 it when its rules allow; the engine's :class:`~qrun.engine.routing.RoutingExecutor` then
 hands the started job back to the waiting process, which computes it with its own
-simulator and returns the outcome. The engine ends the job, and only then is the cost
-answered. So the parent only schedules and records, and every job is still one of the
+simulator. So the parent only schedules and records, and every job is still one of the
 session's.
 
-One pipe carries both directions. The child is single-threaded: while it waits for an
-answer it also computes the jobs it is sent. In the parent, one reader thread per pipe
-does all of a workload's work as its messages arrive: a request is submitted at once, a
-computed outcome ends its job, and the job's end (a callback from the engine, on the
-thread that ended it) records the evaluation and sends the answer. No other thread is
-woken on an evaluation's path: on two cores, every thread hand-off there would be paid
-by both workloads. The workload's own thread only waits for the optimiser's end.
+The protocol, per evaluation: the process sends :class:`Ask`; the parent submits the job
+and, when the engine starts it, sends it to be computed; the process computes it, sends
+the outcome and reads its answer from that same outcome. The last step needs no message
+back because the engine this runs on ends a job the moment its outcome arrives (a
+system clock: nothing models a QPU's duration); the outcome arrives before the process's
+next message on the one pipe, so the parent has ended and recorded the job before it
+reads the next request. Should the engine not end the job with that outcome (the job was
+cancelled meanwhile, or it failed), the parent tells the process to stop and ignores
+anything it sent after the outcome.
+
+In the parent, one reader thread per pipe does all of an evaluation's work as its
+messages arrive: a request is submitted at once, an outcome ends its job, and the job's
+end (a callback from the engine, on the thread that ended it) records the evaluation. No
+other thread is woken on an evaluation's path; each workload's own thread only waits for
+its optimiser to end. (One thread reading every pipe was tried: it costs less CPU, but
+each workload then waits for the other's messages to be handled, and the runs were
+slower.)
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import itertools
 import os
 import queue
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -38,6 +48,7 @@ from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 from qrun.engine.workers import WorkDecoder, WorkEncoder, prime_workers, worker_context
 from qrun.workloads.context import WorkloadStopped
+from qrun.workloads.cost import read_evaluation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -118,12 +129,12 @@ class _Computed:
 
 @dataclass(frozen=True)
 class _Raised:
-    """The parent's evaluation failed (parent side only)."""
+    """The parent's side of an evaluation failed (parent side only)."""
 
     error: BaseException
 
 
-#: How a workload process's optimisation can end, as the parent's reader sees it.
+#: How a workload process's optimisation can end, as the parent sees it.
 Ended = Finished | Failed | Lost | _Raised
 
 
@@ -139,11 +150,6 @@ class _Compute:
 
 
 @dataclass(frozen=True)
-class _Answer:
-    value: float | NDArray[np.float64]
-
-
-@dataclass(frozen=True)
 class _Stop:
     pass
 
@@ -152,7 +158,8 @@ class _Stop:
 
 
 class RemoteCost:
-    """The cost as the optimiser in a workload process sees it: each call asks the parent."""
+    """The cost as the optimiser in a workload process sees it: each call asks the parent
+    for a job, computes it when the parent sends it, and reads the answer off it."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -171,19 +178,20 @@ class RemoteCost:
     def _ask(
         self, kind: Literal["cost", "gradient"], x: NDArray[np.float64]
     ) -> float | NDArray[np.float64]:
-        request = Ask(kind, np.array(x, dtype=float), self.iterations)
+        point = np.array(x, dtype=float)
+        self._connection.send(Ask(kind, point, self.iterations))
         self.iterations = 0
-        self._connection.send(request)
         while True:
             message = self._connection.recv()
-            if isinstance(message, _Compute):
-                self._compute(message)
-            elif isinstance(message, _Answer):
-                return message.value
-            else:
+            if not isinstance(message, _Compute):
                 raise WorkloadStopped
+            outcome = self._compute(message)
+            if outcome.result is not None:
+                answer, _, _ = read_evaluation(kind, point.size, outcome.result)
+                return answer
+            # The job failed: the parent records why and tells this process to stop.
 
-    def _compute(self, message: _Compute) -> None:
+    def _compute(self, message: _Compute) -> Outcome:
         try:
             work = self._decoder.decode(message.reset, message.new, message.payload)
             outcome = run_work(work)
@@ -192,27 +200,37 @@ class RemoteCost:
         try:
             self._connection.send(_Computed(message.token, outcome))
         except Exception as error:  # noqa: BLE001 - e.g. a result that does not pickle
-            reason = f"the workload process could not send the result: {error}"
-            self._connection.send(_Computed(message.token, Outcome(error=reason)))
+            outcome = Outcome(error=f"the workload process could not send the result: {error}")
+            self._connection.send(_Computed(message.token, outcome))
+        return outcome
 
 
 def _main(
     connection: Connection, optimizer: Callable[[RemoteCost], OptimizerResult], parent: int
 ) -> None:
-    """The workload process: optimise, then report how it ended (nothing once stopped)."""
+    """The workload process: optimise, report how it ended (nothing once stopped), exit.
+
+    It leaves with ``os._exit``: it is a fork of the parent, with the parent's exit
+    handlers and its simulator's idle threads, and has nothing of its own to clean up.
+    """
     end_with_parent(parent)
     # The parent takes the keyboard interrupt and stops its workloads itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    message: Finished | Failed
     cost = RemoteCost(connection)
+    message: Finished | Failed | None = None
     try:
         message = Finished(optimizer(cost), cost.iterations)
     except (WorkloadStopped, EOFError, OSError):
-        return
+        pass
     except Exception as failure:  # noqa: BLE001 - the workload's recorded failure
         message = Failed(f"{type(failure).__name__}: {failure}")
-    with contextlib.suppress(OSError):
-        connection.send(message)
+    if message is not None:
+        with contextlib.suppress(OSError):
+            connection.send(message)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
 
 
 # The parent's side --------------------------------------------------------------------
@@ -237,6 +255,7 @@ class WorkloadProcess:
         self._pending: dict[int, Callable[[Outcome], None]] = {}
         self._ended: queue.SimpleQueue[Ended] = queue.SimpleQueue()
         self._evaluate: Callable[[Ask], None] | None = None
+        self._over = False  # ended or failed: later requests are ignored
         self._lost: str | None = None
         self._closed = False
         self.process = context.Process(  # type: ignore[attr-defined]
@@ -256,11 +275,11 @@ class WorkloadProcess:
     def serve(self, evaluate: Callable[[Ask], None]) -> Finished:
         """Serve the process's requests until its optimiser ends; return how it ended.
 
-        ``evaluate`` is called on the reader thread for each request; it must start the
-        evaluation without waiting for it, and later call :meth:`answer` or :meth:`fail`
-        once, from any thread. An error ``evaluate`` raises is handled as :meth:`fail`.
-        Raises :class:`WorkloadFailed` when the optimiser raised or the process ended
-        first, and the error given to :meth:`fail`.
+        ``evaluate`` is called on the reader thread for each request; it must submit the
+        job without waiting for it, and call :meth:`fail` if the evaluation fails (an
+        error it raises is handled the same way). Raises :class:`WorkloadFailed` when
+        the optimiser raised or the process ended first, and the error given to
+        :meth:`fail`. Requests wait in the pipe until this is called.
         """
         self._evaluate = evaluate
         self._reader.start()
@@ -273,21 +292,20 @@ class WorkloadProcess:
             raise WorkloadFailed(ended.reason)
         raise ended.error
 
-    def answer(self, value: float | NDArray[np.float64]) -> None:
-        """Answer the request the process waits on (nothing if it has gone)."""
-        with contextlib.suppress(OSError, ValueError):
-            self._send(_Answer(value))
-
     def fail(self, error: BaseException) -> None:
         """End the workload with ``error`` (raised by :meth:`serve`); the process is told
-        to give up."""
+        to stop, and whatever it sends from now on is ignored."""
+        with self._lock:
+            if self._over:
+                return
+            self._over = True
         self._ended.put(_Raised(error))
         self.stop()
 
     def stop(self) -> None:
         """Tell the process to give up at its next request (it then exits quietly)."""
-        with contextlib.suppress(OSError, ValueError):
-            self._send(_Stop())
+        with contextlib.suppress(OSError, ValueError), self._send_lock:
+            self._connection.send(_Stop())
 
     def close(self) -> None:
         """Wait for the process to exit (killing it if it does not), release the pipe."""
@@ -326,31 +344,35 @@ class WorkloadProcess:
     def shutdown(self) -> None:
         """Nothing: :meth:`close` ends the process when its workload ends."""
 
-    def _send(self, message: _Answer | _Stop) -> None:
-        with self._send_lock:
-            self._connection.send(message)
-
+    # The reader's side.
     def _read(self) -> None:
-        evaluate = self._evaluate
-        assert evaluate is not None  # set by serve() before the reader starts
         while True:
             try:
                 message = self._connection.recv()
             except (EOFError, OSError):
                 break
-            if isinstance(message, _Computed):
-                with self._lock:
-                    done = self._pending.pop(message.token, None)
-                if done is not None:
-                    done(message.outcome)
-            elif isinstance(message, Ask):
-                try:
-                    evaluate(message)
-                except BaseException as error:  # noqa: BLE001 - ends this workload only
-                    self.fail(error)
-            else:
-                self._ended.put(message)
+            self._handle(message)
         self._lose()
+
+    def _handle(self, message: object) -> None:
+        if isinstance(message, _Computed):
+            with self._lock:
+                done = self._pending.pop(message.token, None)
+            if done is not None:
+                done(message.outcome)
+        elif self._over:
+            return
+        elif isinstance(message, Ask):
+            evaluate = self._evaluate
+            assert evaluate is not None  # set by serve() before the reader starts
+            try:
+                evaluate(message)
+            except BaseException as error:  # noqa: BLE001 - ends this workload only
+                self.fail(error)
+        elif isinstance(message, (Finished, Failed)):
+            with self._lock:
+                self._over = True
+            self._ended.put(message)
 
     def _lose(self) -> None:
         """The pipe closed: fail the jobs the process was computing, wake the runner."""
