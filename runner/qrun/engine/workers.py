@@ -26,7 +26,7 @@ import pickle
 import sys
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qrun.engine.lifetime import end_with_parent
 from qrun.engine.simulation import run_work
@@ -76,20 +76,31 @@ def prime_workers() -> None:
     _shared()
 
 
+def _shared_object(key: int) -> object:
+    """Stands, in a payload, for a shared object the worker was sent (never called: the
+    worker's unpickler resolves it)."""
+    raise pickle.UnpicklingError(f"shared object {key} read without its worker's objects")
+
+
 class _Pickler(pickle.Pickler):
-    """Pickles shared objects as references, noting which ones it met."""
+    """Pickles shared objects as references, noting which ones it met.
+
+    ``reducer_override`` rather than ``persistent_id``: pickle asks the former only about
+    objects that are not plain numbers, strings and containers, the latter about every
+    object, and a job's parameter values are mostly such plain objects.
+    """
 
     def __init__(self, file: io.BytesIO, met: dict[int, object]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._met = met
         self._types = _shared()
 
-    def persistent_id(self, obj: object) -> int | None:
+    def reducer_override(self, obj: object) -> Any:
         if type(obj) in self._types:
             key = id(obj)
             self._met[key] = obj
-            return key
-        return None
+            return _shared_object, (key,)
+        return NotImplemented
 
 
 class _Unpickler(pickle.Unpickler):
@@ -99,8 +110,10 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self._known = known
 
-    def persistent_load(self, pid: object) -> object:
-        return self._known[pid]  # type: ignore[index]
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == _shared_object.__name__:
+            return self._known.__getitem__
+        return super().find_class(module, name)
 
 
 class WorkEncoder:
