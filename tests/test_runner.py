@@ -321,6 +321,27 @@ class TestImports:
         assert done.stdout.splitlines()[-1] == "0 False"
 
 
+class TestPassManagerOnDemand:
+    """If qrun builds the pass manager loading plugins on demand, it transpiles exactly as
+    Qiskit's ordinary preset pass manager does, however many times it is built."""
+
+    def test_same_circuit_as_qiskit(self) -> None:
+        from qiskit.circuit.library import efficient_su2
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        from qrun import transpilation
+
+        backend = FakeManilaV2()
+        circuit = efficient_su2(3, reps=2)
+        circuit.measure_all()
+        ordinary = generate_preset_pass_manager(3, backend=backend, seed_transpiler=11)
+        expected = ordinary.run(circuit)
+        for _ in range(2):
+            ours = transpilation.preset_pass_manager(backend, 3, 11).run(circuit)
+            assert ours == expected
+
+
 class TestPassManagerFallback:
     """If Qiskit's plugin manager no longer looks as qrun expects, transpiling still works."""
 

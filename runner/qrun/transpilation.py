@@ -6,17 +6,20 @@ installed transpiler plugin, whether or not the chosen backend uses it. One of t
 local Bell-pair run. While qrun builds a pass manager it therefore makes the stage-plugin
 manager load a plugin only when a stage asks for it by name; the passes that result are
 exactly the ones Qiskit would pick, the plugins nobody asks for are simply not imported.
+Installed plugins are listed once per process (reading every installed distribution's
+metadata costs more than transpiling a small circuit), and each stage's list is reused.
 """
 
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from qiskit.providers import BackendV2
     from qiskit.transpiler import StagedPassManager, Target
@@ -41,7 +44,7 @@ class _OnDemandPlugins:
     """The stage plugins of one namespace, each imported the first time it is looked up."""
 
     def __init__(self, namespace: str) -> None:
-        self._entry_points = {point.name: point for point in entry_points(group=namespace)}
+        self._entry_points = _installed(namespace)
         self._loaded: dict[str, _Extension] = {}
 
     def __contains__(self, name: object) -> bool:
@@ -54,6 +57,24 @@ class _OnDemandPlugins:
 
     def names(self) -> list[str]:
         return list(self._entry_points)
+
+
+@cache
+def _installed(namespace: str) -> dict[str, EntryPoint]:
+    """The plugins installed for ``namespace`` (the distributions are read once)."""
+    found = _all_entry_points().select(group=namespace)
+    return {point.name: point for point in found}
+
+
+class _Selectable(Protocol):
+    def select(self, *, group: str) -> Iterable[EntryPoint]: ...
+
+
+@cache
+def _all_entry_points() -> _Selectable:
+    """Every installed entry point (``entry_points()`` without arguments reads the
+    distributions once; with a group it reads them all again)."""
+    return entry_points()
 
 
 def _on_demand_init(manager: object) -> None:
