@@ -79,3 +79,35 @@ class TestSystemClock:
     def test_wait_for_times_out(self) -> None:
         clock = SystemClock()
         assert not clock.wait_for(lambda: False, timeout=0.01)
+
+    def test_close_ends_the_timer_thread_and_later_timers_never_fire(self) -> None:
+        before = _clock_threads()
+        clock = SystemClock()
+        fired = threading.Event()
+        clock.call_at(clock.now() + 3600, fired.set)
+        assert _clock_threads() == before + 1
+        clock.close()
+        assert _clock_threads() == before
+        clock.call_at(clock.now(), fired.set)  # due at once, but no thread runs it
+        assert _clock_threads() == before and not fired.is_set()
+
+
+class TestEngineShutdown:
+    """If an engine that made its own clock shuts down, no timer thread is left behind."""
+
+    def test_no_clock_thread_after_shutdown(self) -> None:
+        from qrun.engine import Engine, NullExecutor
+
+        before = _clock_threads()
+        engines = [Engine(executor=NullExecutor()) for _ in range(3)]
+        for engine in engines:
+            session = engine.open_session("aer")  # sets the idle-close timer
+            session.close()
+        assert _clock_threads() == before + 3
+        for engine in engines:
+            engine.shutdown()
+        assert _clock_threads() == before
+
+
+def _clock_threads() -> int:
+    return sum(thread.name == "qrun-clock" for thread in threading.enumerate())

@@ -101,19 +101,22 @@ class _TimerHeap:
 
 
 class SystemClock:
-    """Real time; timers run on one daemon thread, in due order."""
+    """Real time; timers run on one daemon thread, in due order, until :meth:`close`."""
 
     def __init__(self) -> None:
         self._timers = _TimerHeap()
         self._timer_cond = threading.Condition()
         self._waiters = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def now(self) -> float:
         return time.time()
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         with self._timer_cond:
+            if self._closed:
+                return _Entry(when, -1, callback, cancelled=True)  # never fires
             entry = self._timers.push(when, callback)
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -134,9 +137,21 @@ class SystemClock:
         with self._waiters:
             self._waiters.notify_all()
 
+    def close(self) -> None:
+        """Drop every pending timer and end the timer thread; later timers never fire."""
+        with self._timer_cond:
+            self._closed = True
+            self._timers = _TimerHeap()
+            thread, self._thread = self._thread, None
+            self._timer_cond.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
     def _run_timers(self) -> None:
         while True:
             with self._timer_cond:
+                if self._closed:
+                    return
                 entry = self._timers.peek()
                 if entry is None:
                     self._timer_cond.wait()

@@ -107,6 +107,7 @@ class Engine:
         instances: Iterable[Instance] = (Instance("local"),),
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
+        self._owns_clock = clock is None
         self.executor: Executor = executor if executor is not None else ThreadExecutor()
         self.lock = threading.RLock()
         self._modelled = not isinstance(self.clock, SystemClock)
@@ -345,6 +346,8 @@ class Engine:
             for job in self._jobs.values():
                 _cancel(job.finish_timer)
         self.executor.shutdown()
+        if self._owns_clock and isinstance(self.clock, SystemClock):
+            self.clock.close()  # its timer thread would otherwise outlive the engine
 
     def touch(self, item: JobHandle | SessionHandle) -> None:
         """Note that ``item`` changed state (called by the handles, under the lock)."""
