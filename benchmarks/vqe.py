@@ -18,10 +18,11 @@ Also the example ``vqe-two-optimizers.yaml`` (COBYLA with Nelder-Mead, unequal w
 
 How qrun runs concurrent workloads on the local provider: each optimiser runs in a
 workload process of its own, which also computes its jobs, while the parent submits and
-records every job in the session. What separates the ratio from 2x: two cores, the
-parent's share of each evaluation (scheduling and recording the job, passing the
-request and the result between processes), and the time each workload process waits
-for it.
+records every job in the session (one reader thread per workload does that work as the
+messages arrive). What separates the ratio from 2x: two cores shared by three processes,
+the parent's share of each evaluation (submitting, ending and recording the job, passing
+the request and the job between processes), the time each workload process waits for
+the parent before it can compute, and forking and ending the processes.
 
     python benchmarks/vqe.py [N]
 """
@@ -141,7 +142,7 @@ def two_cobyla(folder: Path, schedule: str) -> Path:
 
 
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     print(f"{os.cpu_count()} CPUs, best of {repeats}")
     ansatz, observable = guide_problem()
     with tempfile.TemporaryDirectory() as temporary:

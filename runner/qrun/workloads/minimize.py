@@ -162,7 +162,7 @@ def fork_minimize(
     return WorkloadProcesses(optimizers, router) if optimizers else None
 
 
-def _relay(
+def _serve(
     process: WorkloadProcess,
     router: RoutingExecutor,
     cost: EstimatorCost,
@@ -216,7 +216,8 @@ def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> Workload
     of its own jobs or session (the result says what happened).
 
     With a workload process (concurrent workloads on the local provider) the optimiser
-    runs there and this thread relays its requests as jobs; otherwise it runs here."""
+    runs there, its requests become jobs as they arrive, and this thread waits for its
+    end; otherwise it runs here."""
     workload = planned.workload
     cost = EstimatorCost(planned, context)
     processes = context.processes
@@ -230,7 +231,7 @@ def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> Workload
         if process is None or processes is None:
             result = optimize(planned, cost.value, cost.gradient, cost.next_iteration)
         else:
-            result = _relay(process, processes.router, cost, context)
+            result = _serve(process, processes.router, cost, context)
     except WorkloadStopped:
         status, error = "CANCELLED", "the run was interrupted"
     except Exception as failure:  # noqa: BLE001 - recorded; the other workloads go on

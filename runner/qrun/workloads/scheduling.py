@@ -5,10 +5,10 @@ interrupt: :meth:`WorkloadScheduler.stop` then keeps every workload from submitt
 and cancels the jobs they wait for, and :meth:`~WorkloadScheduler.join` collects what each
 had done. With ``execution.workloads: concurrent`` (the default) each workload has its own
 thread; its jobs still go through the one channel, and the backend's scheduler decides
-when they run. Where the context has workload processes (the local provider), each
-thread only relays its workload's requests and the optimisers run in parallel in those
-processes (:mod:`qrun.workloads.process`); otherwise the optimisers' Python shares one
-interpreter lock and the gain comes from the jobs overlapping on the backend.
+when they run. Where the context has workload processes (the local provider), the
+optimisers run in parallel in those processes and each thread only waits for its
+workload's end (:mod:`qrun.workloads.process`); otherwise the optimisers' Python shares
+one interpreter lock and the gain comes from the jobs overlapping on the backend.
 """
 
 from __future__ import annotations
