@@ -13,6 +13,7 @@ import pytest
 import qrun.workloads.minimize as minimize_module
 import qrun.workloads.process as process_module
 from qrun.engine.simulation import run_work
+from qrun.engine.work import Outcome
 from qrun.manifest import load_manifest
 from qrun.providers.local import LocalProvider
 from qrun.runner import RunReport, run_manifest
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from qrun.engine.work import Outcome, Work
+    from qrun.engine.work import Work
     from qrun.workloads.history import OptimizerResult
     from qrun.workloads.planning import PlannedWorkload
 
@@ -199,8 +200,41 @@ def _crash_after(seed: int, jobs: int) -> Callable[[Work], Outcome]:
     return compute
 
 
+def _fail_after(seed: int, jobs: int) -> Callable[[Work], Outcome]:
+    """``run_work``, except that the ``seed`` jobs fail in the simulator after ``jobs``."""
+    count = [0]
+
+    def compute(work: Work) -> Outcome:
+        if work.seed == seed:
+            count[0] += 1
+            if count[0] > jobs:
+                return Outcome(error="RuntimeError: the simulator gave up")
+        return run_work(work)
+
+    return compute
+
+
 class TestFailures:
     """If one workload's process fails, that workload records it and the other finishes."""
+
+    def test_a_job_that_fails_ends_only_its_workload(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        forked = _Forked(monkeypatch)
+        monkeypatch.setattr(process_module, "run_work", _fail_after(seed=2, jobs=3))
+        report, provider = _run(tmp_path, _manifest("concurrent"))
+        try:
+            results = report.outcome.workload_results
+            failed = provider.engine.jobs(session_id=report.outcome.session_id, tags=["second"])
+        finally:
+            provider.shutdown()
+        assert results["first"].status == "DONE" and len(results["first"].history) == 25
+        assert results["second"].status == "ERROR"
+        assert "the simulator gave up" in (results["second"].error or "")
+        assert len(results["second"].history) == 3
+        # The process stopped at the failed job: nothing was submitted after it.
+        assert [job.status() for job in failed] == ["DONE"] * 3 + ["ERROR"]
+        assert forked.all_ended()
 
     def test_a_process_that_dies_fails_only_its_workload(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
