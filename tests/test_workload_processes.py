@@ -185,69 +185,62 @@ class TestOneJobAtATime:
         assert forked.all_ended()
 
 
-def _crash_after(seed: int, jobs: int) -> Callable[[Work], Outcome]:
-    """``run_work``, except that a process computing the ``seed`` jobs dies at job
-    ``jobs + 1`` (the count is per process: each workload process has its own)."""
+def _failing_after(
+    seed: int, jobs: int, failure: Callable[[], Outcome]
+) -> Callable[[Work], Outcome]:
+    """``run_work``, except that in a process computing the ``seed`` jobs, every job
+    after the first ``jobs`` ends as ``failure`` says (the count is per process: each
+    workload process has its own)."""
     count = [0]
 
     def compute(work: Work) -> Outcome:
         if work.seed == seed:
             count[0] += 1
             if count[0] > jobs:
-                os._exit(3)
+                return failure()
         return run_work(work)
 
     return compute
 
 
-def _fail_after(seed: int, jobs: int) -> Callable[[Work], Outcome]:
-    """``run_work``, except that the ``seed`` jobs fail in the simulator after ``jobs``."""
-    count = [0]
+def _die() -> Outcome:
+    os._exit(3)
 
-    def compute(work: Work) -> Outcome:
-        if work.seed == seed:
-            count[0] += 1
-            if count[0] > jobs:
-                return Outcome(error="RuntimeError: the simulator gave up")
-        return run_work(work)
 
-    return compute
+def _give_up() -> Outcome:
+    return Outcome(error="RuntimeError: the simulator gave up")
 
 
 class TestFailures:
     """If one workload's process fails, that workload records it and the other finishes."""
 
-    def test_a_job_that_fails_ends_only_its_workload(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    @pytest.mark.parametrize(
+        ("failure", "jobs", "reason"),
+        [(_give_up, 3, "the simulator gave up"), (_die, 5, "workload process ended")],
+        ids=["its job fails", "its process dies"],
+    )
+    def test_only_that_workload_ends(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        failure: Callable[[], Outcome],
+        jobs: int,
+        reason: str,
     ) -> None:
         forked = _Forked(monkeypatch)
-        monkeypatch.setattr(process_module, "run_work", _fail_after(seed=2, jobs=3))
+        monkeypatch.setattr(process_module, "run_work", _failing_after(2, jobs, failure))
         report, provider = _run(tmp_path, _manifest("concurrent"))
         try:
             results = report.outcome.workload_results
-            failed = provider.engine.jobs(session_id=report.outcome.session_id, tags=["second"])
+            second = provider.engine.jobs(session_id=report.outcome.session_id, tags=["second"])
         finally:
             provider.shutdown()
         assert results["first"].status == "DONE" and len(results["first"].history) == 25
         assert results["second"].status == "ERROR"
-        assert "the simulator gave up" in (results["second"].error or "")
-        assert len(results["second"].history) == 3
-        # The process stopped at the failed job: nothing was submitted after it.
-        assert [job.status() for job in failed] == ["DONE"] * 3 + ["ERROR"]
-        assert forked.all_ended()
-
-    def test_a_process_that_dies_fails_only_its_workload(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        forked = _Forked(monkeypatch)
-        monkeypatch.setattr(process_module, "run_work", _crash_after(seed=2, jobs=5))
-        report, provider = _run(tmp_path, _manifest("concurrent"))
-        provider.shutdown()
-        results = report.outcome.workload_results
-        assert results["first"].status == "DONE" and len(results["first"].history) == 25
-        assert results["second"].status == "ERROR"
-        assert "workload process ended" in (results["second"].error or "")
-        assert len(results["second"].history) == 5
+        assert reason in (results["second"].error or "")
+        assert len(results["second"].history) == jobs
+        # The workload stopped at the failed job: nothing was submitted after it.
+        assert [job.status() for job in second] == ["DONE"] * jobs + ["ERROR"]
         assert forked.all_ended()
 
     def test_an_optimiser_that_raises_is_recorded(
