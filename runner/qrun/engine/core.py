@@ -123,6 +123,12 @@ class Engine:
         # Ended jobs' done callbacks, run by _after outside the lock.
         self._callbacks: list[tuple[Callable[[JobHandle], None], JobHandle]] = []
 
+    @property
+    def modelled_time(self) -> bool:
+        """Whether jobs last a modelled QPU time (any clock but the system clock) rather
+        than end the moment their computation does."""
+        return self._modelled
+
     # Configuration -------------------------------------------------------------------
     def add_instance(self, instance: Instance) -> Instance:
         """Register (or replace) an instance and its limits."""

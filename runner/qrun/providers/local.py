@@ -179,7 +179,9 @@ class LocalProvider:
         from qrun.engine import RoutingExecutor
 
         del backend  # the engine applies the backend's capacity itself
-        if not self._owns_engine or count < 2:
+        # A workload process reads its answer off the outcome it computed: that is the
+        # job's end only where jobs end the moment they are computed.
+        if not self._owns_engine or count < 2 or self.engine.modelled_time:
             return None
         executor = self.engine.executor
         if not isinstance(executor, RoutingExecutor):
