@@ -10,7 +10,7 @@ session's state just before it was submitted.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.workloads.context import WorkloadStopped
@@ -113,26 +113,24 @@ class EstimatorCost:
         finished = context.clock.now()
         gap = None if self._last_result is None else pending.submitted - self._last_result
         self._last_result = finished
+        answer, std, gradient = read_evaluation(pending.kind, pending.point.size, result)
         evaluation = Evaluation(
             index=len(self.history) + 1,
             iteration=self.iteration,
             kind=pending.kind,
             parameters=tuple(float(v) for v in pending.point),
-            value=None,
-            std=None,
+            value=float(answer) if gradient is None else None,
+            std=std,
             job_id=job.job_id(),
             submitted=pending.submitted - context.run_started,
             wall_time=finished - pending.submitted,
             session_time=finished - context.session_opened,
             gap=gap,
             session_state=pending.session_state,
+            gradient=gradient,
         )
+        self.history.append(evaluation)
         context.progress.waiting(f"{self.planned.name} #{evaluation.index}", evaluation.job_id)
-        answer, std, gradient = read_evaluation(pending.kind, pending.point.size, result)
-        if gradient is None:
-            self.history.append(replace(evaluation, value=float(answer), std=std))
-        else:
-            self.history.append(replace(evaluation, std=std, gradient=gradient))
         return answer
 
 

@@ -201,14 +201,8 @@ def _evaluate(process: WorkloadProcess, cost: EstimatorCost, ask: Ask) -> None:
         except Exception as error:  # noqa: BLE001 - ends this workload, recorded by its runner
             process.fail(error)
 
-    # Duck-typed: a runtime-checkable protocol's isinstance costs more than the rest here.
-    watch: Callable[[Callable[[], None]], None] | None = getattr(
-        pending.job, "add_done_callback", None
-    )
-    if watch is None:
-        process.fail(QrunError("this provider cannot tell when a workload's job ends"))
-        return
-    watch(ended)
+    # Only the local provider forks workload processes, and its jobs say when they end.
+    pending.job.add_done_callback(ended)  # type: ignore[attr-defined]
 
 
 def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
