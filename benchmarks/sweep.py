@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from qrun.diagnostics import Issue
-from qrun.execute import execute
-from qrun.model import (
+from qrun.manifest.diagnostics import Issue
+from qrun.manifest.model import (
     Backend,
     Circuit,
     EstimatorPub,
@@ -30,8 +29,9 @@ from qrun.model import (
     RandomValues,
     Transpile,
 )
-from qrun.plan import make_plan
 from qrun.providers.local import LocalProvider
+from qrun.run.execute import execute
+from qrun.run.plan import make_plan
 
 SETS = 1000
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from qrun.manifest import check
+from qrun.manifest.load import check
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -47,8 +47,8 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2
 from scipy.optimize import minimize
 
-from qrun.manifest import load_manifest
-from qrun.runner import run_manifest
+from qrun.manifest.load import load_manifest
+from qrun.run.pipeline import run_manifest
 
 EXAMPLES = Path(str(files("qrun.spec") / "examples"))
 HAMILTONIAN = [("YZ", 0.3980), ("ZI", -0.3980), ("ZZ", -0.0113), ("XX", 0.1810)]

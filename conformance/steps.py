@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from qrun.duration import parse_duration
+from qrun.manifest.duration import parse_duration
 
 from .target import JobCancelled, JobFailed, Rejected, Target, Unsupported
 

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from qrun.diagnostics import Issue
-from qrun.model import (
+from qrun.manifest.diagnostics import Issue
+from qrun.manifest.model import (
     Backend,
     Circuit,
     Execution,

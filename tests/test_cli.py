@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from qrun import cli
-from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, ManifestError, QrunError
+from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, QrunError
+from qrun.manifest.diagnostics import ManifestError
 
 if TYPE_CHECKING:
     import argparse
@@ -55,7 +56,7 @@ class TestExitCodes:
     def test_manifest_error_lists_every_issue(
         self, command: type[_Exploding], capsys: pytest.CaptureFixture[str]
     ) -> None:
-        from qrun.diagnostics import Issue
+        from qrun.manifest.diagnostics import Issue
 
         issues = [
             Issue("m.yaml", 3, 5, "$.backend.name", "unknown backend"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qrun.duration import DurationError, format_duration, parse_duration
+from qrun.manifest.duration import DurationError, format_duration, parse_duration
 
 
 class TestParseDuration:

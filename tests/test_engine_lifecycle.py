@@ -11,7 +11,7 @@ from qrun.errors import (
     BackendError,
     JobCancelledError,
     JobFailedError,
-    PlanError,
+    PricingPlanError,
     SessionClosedError,
     SessionError,
 )
@@ -404,7 +404,7 @@ class TestPlan:
     def test_plan_1_open_plan_cannot_open_a_session(self) -> None:
         """PLAN-1"""
         engine, clock = lifecycle_engine(Instance("free", plan="open"))
-        with pytest.raises(PlanError, match="batch mode or job mode"):
+        with pytest.raises(PricingPlanError, match="batch mode or job mode"):
             engine.open_session(QPU, instance="free")
         batch = engine.open_session(QPU, instance="free", mode="batch")
         in_batch = run(engine, batch, instance="free")

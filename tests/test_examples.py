@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from qrun.errors import ManifestError
-from qrun.manifest import check, load_manifest
-from qrun.model import (
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.load import check, load_manifest
+from qrun.manifest.model import (
     Array,
     EstimatorPub,
     LibrarySource,

@@ -12,10 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qrun.diagnostics import Issue
-from qrun.errors import ManifestError
-from qrun.manifest import check, load_manifest
-from qrun.model import Manifest
+from qrun.manifest.diagnostics import Issue, ManifestError
+from qrun.manifest.load import check, load_manifest
+from qrun.manifest.model import Manifest
 
 EXAMPLES = Path(str(resources.files("qrun.spec") / "examples"))
 TEXTS = {path.name: path.read_text("utf-8") for path in sorted(EXAMPLES.glob("*.yaml"))}

@@ -14,13 +14,13 @@ from qiskit.transpiler import generate_preset_pass_manager
 
 from qrun.clock import SystemClock, VirtualClock
 from qrun.engine import Engine, Instance, NullExecutor, ThreadExecutor
-from qrun.errors import PlanError, QrunError, SessionClosedError, SessionError
-from qrun.local import Batch, EstimatorV2, LocalService, SamplerV2, Session
+from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
+from qrun.testing import Batch, EstimatorV2, LocalService, SamplerV2, Session
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from qrun.local import LocalBackend
+    from qrun.testing import LocalBackend
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ class TestSessionBlock:
         engine = Engine(VirtualClock(), NullExecutor(), instances=[Instance("free", plan="open")])
         service = LocalService(engine, instance="free")
         backend = service.backend("fake_manila")
-        with pytest.raises(PlanError, match="batch mode or job mode"):
+        with pytest.raises(PricingPlanError, match="batch mode or job mode"):
             Session(backend)
         with Batch(backend) as batch:
             job = SamplerV2().run([measured()])

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qrun.errors import ManifestError
-from qrun.manifest import load_manifest
-from qrun.plan import make_plan
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.load import load_manifest
 from qrun.providers.local import LocalProvider
+from qrun.run.plan import make_plan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -13,16 +13,16 @@ import pytest
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from scipy.stats import binomtest
 
-from qrun.manifest import load_manifest
-from qrun.model import Backend
-from qrun.results import load_results
-from qrun.runner import run_manifest
+from qrun.manifest.load import load_manifest
+from qrun.manifest.model import Backend
+from qrun.run.pipeline import run_manifest
+from qrun.run.results import load_results
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
-    from qrun.model import BackendKind, Manifest
-    from qrun.plan import PlannedPub
+    from qrun.manifest.model import BackendKind, Manifest
+    from qrun.run.plan import PlannedPub
 
 EXAMPLES = Path(str(files("qrun.spec") / "examples"))
 MANIFESTS = sorted(EXAMPLES.glob("*.yaml"))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from qrun.cli import main
-from qrun.providers import ServiceSettings, provider_name
+from qrun.providers import Service, provider_name
 from qrun.serve import Server, create_app
 from qrun.serve.config import parse_config
 from tests.manifests import BELL_QASM
@@ -91,15 +91,15 @@ class TestProviderChoice:
     """If a service URL is given, every backend goes to the runtime provider."""
 
     def test_url_sends_fake_backends_to_runtime(self) -> None:
-        assert provider_name("fake", ServiceSettings(url="http://127.0.0.1:1")) == "runtime"
-        assert provider_name("aer", ServiceSettings(url="http://127.0.0.1:1")) == "runtime"
+        assert provider_name("fake", Service(url="http://127.0.0.1:1")) == "runtime"
+        assert provider_name("aer", Service(url="http://127.0.0.1:1")) == "runtime"
 
     def test_without_url_the_kind_decides(self) -> None:
-        assert provider_name("fake", ServiceSettings()) == "local"
-        assert provider_name("ibm", ServiceSettings()) == "runtime"
+        assert provider_name("fake", Service()) == "local"
+        assert provider_name("ibm", Service()) == "runtime"
 
     def test_local_channel_keeps_it_embedded(self) -> None:
-        settings = ServiceSettings(channel="local", url="http://127.0.0.1:1")
+        settings = Service(channel="local", url="http://127.0.0.1:1")
         assert provider_name("fake", settings) == "local"
 
 

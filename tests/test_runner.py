@@ -14,19 +14,19 @@ import pytest
 
 from qrun.cli import main
 from qrun.engine import Engine, Instance
-from qrun.errors import PlanError
-from qrun.manifest import load_manifest
+from qrun.errors import PricingPlanError
+from qrun.manifest.load import load_manifest
 from qrun.providers.local import LocalProvider
-from qrun.results import load_results
-from qrun.runner import run_manifest
+from qrun.run.pipeline import run_manifest
+from qrun.run.results import load_results
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from qiskit.primitives import PrimitiveResult
 
-    from qrun.model import PrimitiveKind, PrimitiveOptions
-    from qrun.providers import Channel, ChannelMode, ResolvedBackend
+    from qrun.manifest.model import PrimitiveKind, PrimitiveOptions
+    from qrun.providers import Channel, ExecutionMode, ResolvedBackend
 
 EXAMPLES = Path(str(files("qrun.spec") / "examples"))
 BELL = EXAMPLES / "bell.yaml"
@@ -207,7 +207,9 @@ class TestOpenPlan:
 
     def test_session_refused_with_a_hint_and_nothing_submitted(self, tmp_path: Path) -> None:
         provider = self._provider()
-        with pytest.raises(PlanError, match=r"bell\.yaml:\d+:\d+: \$\.execution\.mode: .*batch"):
+        with pytest.raises(
+            PricingPlanError, match=r"bell\.yaml:\d+:\d+: \$\.execution\.mode: .*batch"
+        ):
             run_manifest(load_manifest(BELL), provider=provider, output=tmp_path / "r")
         assert provider.engine.jobs() == []
         provider.shutdown()
@@ -273,7 +275,7 @@ class _InterruptingChannel:
 
 class _InterruptingProvider(LocalProvider):
     def open(  # type: ignore[override]
-        self, backend: ResolvedBackend, mode: ChannelMode, max_time: float | None
+        self, backend: ResolvedBackend, mode: ExecutionMode, max_time: float | None
     ) -> _InterruptingChannel:
         return _InterruptingChannel(super().open(backend, mode, max_time), "second")
 
@@ -330,7 +332,7 @@ class TestPassManagerOnDemand:
         from qiskit.transpiler import generate_preset_pass_manager
         from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-        from qrun import transpilation
+        from qrun.run import transpilation
 
         backend = FakeManilaV2()
         circuit = efficient_su2(3, reps=2)
@@ -350,7 +352,7 @@ class TestPassManagerFallback:
         from qiskit.circuit.library import CXGate, HGate, Measure
         from qiskit.transpiler import Target
 
-        from qrun import transpilation
+        from qrun.run import transpilation
 
         class _Changed:
             def __init__(self, namespace: str) -> None:
@@ -379,7 +381,7 @@ class TestRuntimeOptions:
     def test_nested_read_only_mappings_become_dicts(self) -> None:
         from types import MappingProxyType
 
-        from qrun.model import PrimitiveOptions
+        from qrun.manifest.model import PrimitiveOptions
         from qrun.providers.runtime import runtime_options
 
         options = PrimitiveOptions(

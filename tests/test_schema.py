@@ -10,9 +10,9 @@ import fastjsonschema
 import jsonschema
 import pytest
 
-from qrun.errors import ManifestError
-from qrun.schema import SCHEMA_ID, is_valid, schema
-from qrun.source import load_document
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.schema import SCHEMA_ID, is_valid, schema
+from qrun.manifest.source import load_document
 
 EXAMPLES = Path(str(resources.files("qrun.spec") / "examples"))
 

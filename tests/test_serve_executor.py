@@ -19,10 +19,10 @@ from qiskit_ibm_runtime.quantum_program.params_converters import (
     QUANTUM_PROGRAM_PARAMS_CONVERTERS,
 )
 
+from qrun.client import service
 from qrun.clock import VirtualClock
 from qrun.engine import Engine, ProcessExecutor
 from qrun.serve import Server, create_app
-from qrun.service import service
 from tests.serve_support import CONFIG, PREMIUM, Admin, Api, tiny_circuit
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_ibm_runtime.exceptions import IBMInputValueError, IBMNotAuthorizedError
 
+from qrun.client import service
 from qrun.serve import Server, create_app
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.config import parse_config
-from qrun.service import service
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

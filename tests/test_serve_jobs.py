@@ -13,9 +13,9 @@ from qiskit_ibm_runtime.exceptions import (
     RuntimeJobNotFound,
 )
 
+from qrun.client import service
 from qrun.clock import VirtualClock
 from qrun.serve import Server, create_app
-from qrun.service import service
 from tests.serve_support import CONFIG, OPEN, PREMIUM, Admin, Api, sampler_params, tiny_circuit
 
 if TYPE_CHECKING:

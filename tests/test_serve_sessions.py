@@ -13,9 +13,9 @@ from qiskit_ibm_runtime import Batch, EstimatorV2, SamplerV2, Session
 from qiskit_ibm_runtime.api.exceptions import RequestsApiError
 from qiskit_ibm_runtime.exceptions import IBMRuntimeError, RuntimeProgramNotFound
 
+from qrun.client import service
 from qrun.serve import Server, create_app
 from qrun.serve.config import parse_config
-from qrun.service import service
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qrun import jsonpath
-from qrun.errors import ManifestError
-from qrun.source import MAX_ALIAS_NODES, MAX_BYTES, load_document, parse_document
+from qrun.manifest import jsonpath
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.source import MAX_ALIAS_NODES, MAX_BYTES, load_document, parse_document
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,9 +14,9 @@ import qrun.workloads.minimize as minimize_module
 import qrun.workloads.process as process_module
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
-from qrun.manifest import load_manifest
+from qrun.manifest.load import load_manifest
 from qrun.providers.local import LocalProvider
-from qrun.runner import RunReport, run_manifest
+from qrun.run.pipeline import RunReport, run_manifest
 from qrun.workloads.process import WorkloadProcesses
 from qrun.workloads.scheduling import WorkloadScheduler
 

@@ -14,11 +14,11 @@ import pytest
 from qrun.cli import main
 from qrun.engine import Engine, ThreadExecutor
 from qrun.engine.work import Outcome
-from qrun.errors import ManifestError
-from qrun.manifest import check, load_manifest
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.load import check, load_manifest
 from qrun.providers.local import LocalProvider
-from qrun.results import load_workloads
-from qrun.runner import RunReport, run_manifest
+from qrun.run.pipeline import RunReport, run_manifest
+from qrun.run.results import load_workloads
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -226,7 +226,7 @@ class TestFailures:
             return LocalProvider(engine=Engine(executor=_FailingAfter(seed=2, after=0)))
 
         monkeypatch.setattr(
-            "qrun.runner.provider_for", lambda kind, settings: failing_provider(settings)
+            "qrun.run.pipeline.provider_for", lambda kind, settings: failing_provider(settings)
         )
         assert main([str(file), "-o", str(tmp_path / "r")]) == 1
         err = capsys.readouterr().err

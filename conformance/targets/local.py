@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from qrun.engine import JobHandle, SessionHandle
-    from qrun.local import Session
+    from qrun.testing import Session
 
     from ..target import JobState
 
@@ -103,7 +103,7 @@ class LocalTarget:
     def _open_block(
         self, backend: str | None, mode: Literal["session", "batch"], max_time: float | str | None
     ) -> str:
-        from qrun.local import Batch, LocalService, Session
+        from qrun.testing import Batch, LocalService, Session
 
         service = LocalService(self.engine, instance=self._instance)
         kind = Batch if mode == "batch" else Session

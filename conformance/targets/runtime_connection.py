@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from qrun.errors import BackendError, UsageError
-from qrun.providers.base import ServiceSettings
+from qrun.manifest.model import Service
 from qrun.providers.runtime import connect_service
 
 from ..target import Unsupported
@@ -184,7 +184,7 @@ class RuntimeConnection:
         return self._services[crn]
 
     def _connect(self, crn: str | None) -> QiskitRuntimeService:
-        settings = ServiceSettings(channel=self.channel, instance=crn, url=self.url)
+        settings = Service(channel=self.channel, instance=crn, url=self.url)
         with quiet_client():
             return connect_service(settings, token=self._token)
 

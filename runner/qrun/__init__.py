@@ -13,7 +13,7 @@ def __getattr__(name: str) -> object:
     """``qrun.load_results`` and ``qrun.load_workloads`` are imported on first use, so
     ``import qrun`` stays cheap."""
     if name in _LAZY:
-        from qrun import results
+        from qrun.run import results
 
         return getattr(results, name)
     raise AttributeError(f"module 'qrun' has no attribute {name!r}")

@@ -5,10 +5,11 @@ The hierarchy::
     QrunError                     exit 1: the user's input or a backend said no
     ├── UsageError                exit 2: the command line itself is wrong
     ├── ManifestError             a manifest is invalid; carries every Issue found, not the first
+    │                             (defined beside the Issue, in :mod:`qrun.manifest.diagnostics`)
     ├── BackendError              a backend cannot be resolved, or refuses the work
     ├── SessionError              the session lifecycle refuses an action
     │   ├── SessionClosedError    submitting to a session that no longer accepts jobs
-    │   └── PlanError             the instance's plan does not allow the execution mode
+    │   └── PricingPlanError      the instance's pricing plan does not allow the execution mode
     └── JobError                  a job ended without a result; ``result()`` raises it
         ├── JobFailedError        the job failed (its reason says why, e.g. max TTL reached)
         └── JobCancelledError     the job was cancelled
@@ -18,13 +19,6 @@ interrupt exits 130. ``qrun.cli`` is the one place that turns these into exit co
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from qrun.diagnostics import Issue
 
 __all__ = [
     "EXIT_BUG",
@@ -36,8 +30,7 @@ __all__ = [
     "JobCancelledError",
     "JobError",
     "JobFailedError",
-    "ManifestError",
-    "PlanError",
+    "PricingPlanError",
     "QrunError",
     "SessionClosedError",
     "SessionError",
@@ -63,14 +56,6 @@ class UsageError(QrunError):
     exit_code = EXIT_USAGE
 
 
-class ManifestError(QrunError):
-    """A manifest failed validation; ``issues`` holds every problem found."""
-
-    def __init__(self, issues: Sequence[Issue]) -> None:
-        self.issues = tuple(issues)
-        super().__init__("\n".join(str(issue) for issue in self.issues))
-
-
 class BackendError(QrunError):
     """A backend could not be resolved, or it cannot run the work."""
 
@@ -83,8 +68,9 @@ class SessionClosedError(SessionError):
     """A job was submitted to a session that is no longer accepting jobs."""
 
 
-class PlanError(SessionError):
-    """The instance's plan does not allow this execution mode (Open Plan: no sessions)."""
+class PricingPlanError(SessionError):
+    """The instance's pricing plan does not allow this execution mode (Open Plan: no
+    sessions). Not to be confused with a run's plan (:mod:`qrun.run.plan`)."""
 
 
 class JobError(QrunError):

@@ -37,14 +37,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
-    from qrun.manifest import load_manifest
-    from qrun.progress import TerminalProgress, wants_progress
-    from qrun.providers import ServiceSettings
-    from qrun.record import render_results
-    from qrun.runner import run_manifest
+    from qrun.manifest.load import load_manifest
+    from qrun.providers import Service
+    from qrun.run.pipeline import run_manifest
+    from qrun.run.progress import TerminalProgress, wants_progress
+    from qrun.run.record import render_results
 
     manifest = load_manifest(args.manifest)
-    settings = ServiceSettings(channel=args.channel, instance=args.instance, url=args.url)
+    settings = Service(channel=args.channel, instance=args.instance, url=args.url)
     display = TerminalProgress() if wants_progress() and not args.json else None
     with display or nullcontext():
         report = run_manifest(manifest, settings=settings, output=args.output, progress=display)

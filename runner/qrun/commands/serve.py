@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def recipe(url: str, config: ServeConfig, admin_key: str | None = None) -> str:
     """How to point unmodified Qiskit code at the service at ``url`` (and, on a virtual
     clock, how to reach the admin API with ``admin_key``)."""
-    from qrun.service import client_environment
+    from qrun.client import client_environment
 
     keys = ", ".join(sorted(config.api_keys)) or "(none configured)"
     instances = "\n".join(
@@ -52,7 +52,7 @@ def recipe(url: str, config: ServeConfig, admin_key: str | None = None) -> str:
         f"  API keys: {keys}\n  instances:\n{instances}\n"
         f"  backends: {', '.join(config.backends)}\n\n"
         "From Python:\n"
-        f"  from qrun.service import service\n"
+        f"  from qrun.client import service\n"
         f"  runtime = service({url!r}, token=<API key>, instance=<CRN>)\n\n"
         "Or with the client alone, after\n"
         f"{exports}\n"

@@ -27,9 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from qrun.diagnostics import render_json, render_text
     from qrun.errors import EXIT_OK, EXIT_USER
-    from qrun.manifest import check
+    from qrun.manifest.diagnostics import render_json, render_text
+    from qrun.manifest.load import check
 
     issues = []
     invalid = 0

@@ -9,10 +9,10 @@ from __future__ import annotations
 from qrun.engine.backends import BackendSpec
 from qrun.engine.core import DEFAULT_PRECISION, DEFAULT_SHOTS, Engine
 from qrun.engine.executor import Executor, NullExecutor, ProcessExecutor, ThreadExecutor
-from qrun.engine.instance import Instance, Plan
+from qrun.engine.instance import Instance, PricingPlan
 from qrun.engine.job import JobHandle, JobStatus
 from qrun.engine.routing import RoutingExecutor
-from qrun.engine.session import STATUSES, Mode, SessionHandle, SessionState
+from qrun.engine.session import STATUSES, SessionHandle, SessionState
 from qrun.engine.work import Outcome, Program, Work
 from qrun.engine.workers import WorkerExecutor
 
@@ -26,10 +26,9 @@ __all__ = [
     "Instance",
     "JobHandle",
     "JobStatus",
-    "Mode",
     "NullExecutor",
     "Outcome",
-    "Plan",
+    "PricingPlan",
     "ProcessExecutor",
     "Program",
     "RoutingExecutor",

@@ -42,10 +42,9 @@ import threading
 import uuid
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from qrun.clock import SystemClock
-from qrun.duration import DurationError, parse_duration
 from qrun.engine.backends import backend_spec, default_capacity
 from qrun.engine.executor import ThreadExecutor
 from qrun.engine.instance import Instance
@@ -56,11 +55,12 @@ from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS, Work
 from qrun.errors import (
     BackendError,
     JobError,
-    PlanError,
+    PricingPlanError,
     QrunError,
     SessionClosedError,
     SessionError,
 )
+from qrun.manifest.duration import DurationError, parse_duration
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from qrun.engine.executor import Executor
     from qrun.engine.job import JobStatus
     from qrun.engine.work import Outcome, Program
+    from qrun.manifest.model import ExecutionMode
 
 __all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "Engine"]
 
@@ -167,7 +168,7 @@ class Engine:
         backend: str,
         *,
         instance: str = "local",
-        mode: Literal["session", "batch"] = "session",
+        mode: ExecutionMode = "session",
         max_time: float | str | None = None,
     ) -> SessionHandle:
         """Open a session (dedicated access) or a batch on ``backend``."""
@@ -177,7 +178,7 @@ class Engine:
             raise SessionError(f"mode must be 'session' or 'batch', got {mode!r}")
         limits = self.instance(instance)
         if mode == "session" and not limits.allows_sessions:
-            raise PlanError(
+            raise PricingPlanError(
                 f"instance {limits.name!r} is on the Open Plan, which cannot open sessions; "
                 "run the workload in batch mode or job mode instead"
             )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Instance", "Plan"]
+__all__ = ["Instance", "PricingPlan"]
 
-Plan = Literal["open", "pay-as-you-go", "flex", "premium", "dedicated"]
+PricingPlan = Literal["open", "pay-as-you-go", "flex", "premium", "dedicated"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Instance:
     """
 
     name: str
-    plan: Plan = "premium"
+    plan: PricingPlan = "premium"
     interactive_ttl: float = 60.0
     max_ttl: float = 8 * 3600.0
     idle_close: float = 30 * 60.0

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from qrun.engine.core import Engine
     from qrun.engine.instance import Instance
     from qrun.engine.job import JobHandle
+    from qrun.manifest.model import ExecutionMode
 
-__all__ = ["STATUSES", "Mode", "SessionHandle", "SessionState", "iso_time"]
+__all__ = ["STATUSES", "SessionHandle", "SessionState", "iso_time"]
 
-Mode = Literal["session", "batch"]
 SessionState = Literal["open", "active", "inactive", "closed"]
 
 PENDING = "Pending"
@@ -54,7 +54,7 @@ class SessionHandle:
         *,
         backend_name: str,
         instance: Instance,
-        mode: Mode,
+        mode: ExecutionMode,
         max_ttl: float,
         opened: float,
     ) -> None:
@@ -62,7 +62,7 @@ class SessionHandle:
         self.session_id = session_id
         self.backend_name = backend_name
         self.instance = instance
-        self.mode: Mode = mode
+        self.mode: ExecutionMode = mode
         self.max_ttl = max_ttl
         self.interactive_ttl = instance.interactive_ttl
         self.opened = opened

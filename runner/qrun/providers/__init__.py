@@ -17,34 +17,28 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, cast
 
-from qrun.providers.base import (
-    Channel,
-    ChannelMode,
-    Job,
-    Provider,
-    ResolvedBackend,
-    ServiceSettings,
-)
+from qrun.manifest.model import ExecutionMode, Service
+from qrun.providers.base import Channel, Job, Provider, ResolvedBackend
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from qrun.model import BackendKind
+    from qrun.manifest.model import BackendKind
 
 __all__ = [
     "PROVIDERS",
     "PROVIDER_FOR_KIND",
     "Channel",
-    "ChannelMode",
+    "ExecutionMode",
     "Job",
     "Provider",
     "ResolvedBackend",
-    "ServiceSettings",
+    "Service",
     "provider_for",
     "provider_name",
 ]
 
-#: provider name -> "module:factory"; the factory takes :class:`ServiceSettings`.
+#: provider name -> "module:factory"; the factory takes :class:`Service`.
 PROVIDERS: dict[str, str] = {
     "local": "qrun.providers.local:LocalProvider",
     "runtime": "qrun.providers.runtime:RuntimeProvider",
@@ -59,7 +53,7 @@ PROVIDER_FOR_KIND: dict[BackendKind, str] = {
 }
 
 
-def provider_name(kind: BackendKind, settings: ServiceSettings | None = None) -> str:
+def provider_name(kind: BackendKind, settings: Service | None = None) -> str:
     """Which provider runs a backend of ``kind`` with these service settings."""
     if settings is not None and settings.channel == "local":
         return "local"
@@ -68,11 +62,11 @@ def provider_name(kind: BackendKind, settings: ServiceSettings | None = None) ->
     return PROVIDER_FOR_KIND[kind]
 
 
-def provider_for(kind: BackendKind, settings: ServiceSettings | None = None) -> Provider:
+def provider_for(kind: BackendKind, settings: Service | None = None) -> Provider:
     """A new provider for backends of ``kind`` (see :func:`provider_name`)."""
     module_name, _, factory_name = PROVIDERS[provider_name(kind, settings)].partition(":")
     factory = cast(
-        "Callable[[ServiceSettings], Provider]",
+        "Callable[[Service], Provider]",
         getattr(importlib.import_module(module_name), factory_name),
     )
-    return factory(settings or ServiceSettings())
+    return factory(settings or Service())

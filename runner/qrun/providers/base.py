@@ -9,7 +9,7 @@ one it drives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -19,28 +19,14 @@ if TYPE_CHECKING:
     from qiskit.transpiler import Target
 
     from qrun.clock import Clock
-    from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
+    from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions
 
 __all__ = [
     "Channel",
-    "ChannelMode",
     "Job",
     "Provider",
     "ResolvedBackend",
-    "ServiceSettings",
 ]
-
-ChannelMode = Literal["session", "batch", "job"]
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """Where the runtime provider connects; credentials come from the saved account or the
-    ``QISKIT_IBM_*`` environment variables, never from here."""
-
-    channel: str | None = None
-    instance: str | None = None
-    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +57,7 @@ class Channel(Protocol):
     """A session, a batch, or plain jobs on one backend."""
 
     @property
-    def mode(self) -> ChannelMode: ...
+    def mode(self) -> ExecutionMode: ...
 
     @property
     def session_id(self) -> str | None: ...
@@ -112,7 +98,7 @@ class Provider(Protocol):
     def resolve(self, backend: Backend) -> ResolvedBackend: ...
 
     def open(
-        self, backend: ResolvedBackend, mode: ChannelMode, max_time: float | None
+        self, backend: ResolvedBackend, mode: ExecutionMode, max_time: float | None
     ) -> Channel: ...
 
     def shutdown(self) -> None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qrun.errors import BackendError
-from qrun.providers.base import ResolvedBackend, ServiceSettings
+from qrun.providers.base import ResolvedBackend
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
     from qrun.clock import Clock
     from qrun.engine import Engine, JobHandle, RoutingExecutor, SessionHandle
-    from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
-    from qrun.providers.base import ChannelMode
+    from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions, Service
 
 __all__ = ["LocalChannel", "LocalProvider", "engine_options"]
 
@@ -67,17 +66,17 @@ class LocalChannel:
         engine: Engine,
         backend: str,
         instance: str,
-        mode: ChannelMode,
+        mode: ExecutionMode,
         session: SessionHandle | None,
     ) -> None:
         self._engine = engine
         self._backend = backend
         self._instance = instance
-        self._mode: ChannelMode = mode
+        self._mode: ExecutionMode = mode
         self._session = session
 
     @property
-    def mode(self) -> ChannelMode:
+    def mode(self) -> ExecutionMode:
         return self._mode
 
     @property
@@ -132,7 +131,7 @@ class LocalProvider:
 
     def __init__(
         self,
-        settings: ServiceSettings | None = None,
+        settings: Service | None = None,
         *,
         engine: Engine | None = None,
         instance: str | None = None,
@@ -162,7 +161,7 @@ class LocalProvider:
         )
 
     def open(
-        self, backend: ResolvedBackend, mode: ChannelMode, max_time: float | None
+        self, backend: ResolvedBackend, mode: ExecutionMode, max_time: float | None
     ) -> LocalChannel:
         session = None
         if mode != "job":

@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from qrun.errors import BackendError, JobCancelledError, JobFailedError, PlanError
-from qrun.model import to_python
-from qrun.providers.base import ResolvedBackend, ServiceSettings
+from qrun.errors import BackendError, JobCancelledError, JobFailedError, PricingPlanError
+from qrun.manifest.model import Service, to_python
+from qrun.providers.base import ResolvedBackend
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -32,8 +32,7 @@ if TYPE_CHECKING:
     from qiskit_ibm_runtime import QiskitRuntimeService
 
     from qrun.clock import Clock
-    from qrun.model import Backend, PrimitiveKind, PrimitiveOptions
-    from qrun.providers.base import ChannelMode
+    from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions
 
 __all__ = [
     "RuntimeProvider",
@@ -108,15 +107,15 @@ class RuntimeChannel:
     """A ``Session``, a ``Batch``, or the backend itself (job mode)."""
 
     def __init__(
-        self, mode: ChannelMode, target: object, backend: object, service: object = None
+        self, mode: ExecutionMode, target: object, backend: object, service: object = None
     ) -> None:
-        self._mode: ChannelMode = mode
+        self._mode: ExecutionMode = mode
         self._target = target  # what primitives take as ``mode=``
         self._backend = backend
         self._service = service  # QiskitRuntimeService, to list jobs by tag
 
     @property
-    def mode(self) -> ChannelMode:
+    def mode(self) -> ExecutionMode:
         return self._mode
 
     @property
@@ -204,15 +203,14 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
             os.environ.pop(name, None)
 
 
-def connect_service(settings: ServiceSettings, *, token: str | None = None) -> QiskitRuntimeService:
+def connect_service(settings: Service, *, token: str | None = None) -> QiskitRuntimeService:
     """A ``QiskitRuntimeService`` for ``settings`` (see the module docstring for how a URL
     that is not IBM's is reached). ``token`` overrides the environment's; it is meant for
     the key of a service qrun itself started. Raises :class:`BackendError` when the client
     cannot start; the message never carries the token."""
     from qiskit_ibm_runtime import QiskitRuntimeService
 
-    from qrun.serve.config import DEFAULT_API_KEY
-    from qrun.service import client_environment
+    from qrun.client import DEFAULT_API_KEY, client_environment
 
     arguments: dict[str, object] = {}
     if settings.channel:
@@ -246,10 +244,10 @@ class RuntimeProvider:
 
     name = "runtime"
 
-    def __init__(self, settings: ServiceSettings | None = None) -> None:
+    def __init__(self, settings: Service | None = None) -> None:
         from qrun.clock import SystemClock
 
-        self.service = connect_service(settings or ServiceSettings())
+        self.service = connect_service(settings or Service())
         self._clock = SystemClock()
 
     @property
@@ -281,7 +279,7 @@ class RuntimeProvider:
         )
 
     def open(
-        self, backend: ResolvedBackend, mode: ChannelMode, max_time: float | None
+        self, backend: ResolvedBackend, mode: ExecutionMode, max_time: float | None
     ) -> RuntimeChannel:
         from qiskit_ibm_runtime import Batch, Session
 
@@ -294,7 +292,7 @@ class RuntimeProvider:
         except Exception as error:  # noqa: BLE001 - the client raises many kinds
             said = service_message(error)
             if "plan" in said.lower():
-                raise PlanError(f"the service refused a {mode}: {said}") from None
+                raise PricingPlanError(f"the service refused a {mode}: {said}") from None
             raise BackendError(f"cannot open a {mode} on {backend.name}: {said}") from None
         return RuntimeChannel(mode, channel, backend.transpile_for, self.service)
 

@@ -1,7 +1,7 @@
 """``qrun serve``: a local service that speaks the Qiskit Runtime REST API.
 
 Unmodified ``qiskit_ibm_runtime`` code pointed at it runs offline on Aer, its sessions
-governed by qrun's lifecycle engine. :func:`qrun.service` builds a client for it.
+governed by qrun's lifecycle engine. :func:`qrun.client` builds a client for it.
 """
 
 from __future__ import annotations

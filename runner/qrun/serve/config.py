@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping  # noqa: TC003 - a dataclass field type
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, cast, get_args
 
 import yaml
 
-from qrun.duration import DurationError, parse_duration
+from qrun.client import DEFAULT_API_KEY, DEFAULT_INSTANCE, DEFAULT_OPEN_INSTANCE
+from qrun.engine.instance import PricingPlan
 from qrun.errors import QrunError
+from qrun.manifest.duration import DurationError, parse_duration
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,16 +42,10 @@ __all__ = [
     "DEFAULT_CONFIG",
     "ConfigError",
     "InstanceConfig",
-    "Plan",
     "ServeConfig",
     "load_config",
     "parse_config",
 ]
-
-Plan = Literal["open", "pay-as-you-go", "flex", "premium", "dedicated"]
-
-DEFAULT_API_KEY = "qrun-local"
-_CRN_PREFIX = "crn:v1:bluemix:public:quantum-computing:us-east:a/qrun-local:"
 
 
 class ConfigError(QrunError):
@@ -62,7 +58,7 @@ class InstanceConfig:
 
     name: str
     crn: str
-    plan: Plan = "premium"
+    plan: PricingPlan = "premium"
     interactive_ttl: float = 60.0
     max_ttl: float = 8 * 3600.0
 
@@ -98,8 +94,8 @@ class ServeConfig:
 
 DEFAULT_CONFIG = ServeConfig(
     instances=(
-        InstanceConfig("premium", _CRN_PREFIX + "premium::", "premium"),
-        InstanceConfig("open", _CRN_PREFIX + "open::", "open"),
+        InstanceConfig("premium", DEFAULT_INSTANCE, "premium"),
+        InstanceConfig("open", DEFAULT_OPEN_INSTANCE, "open"),
     ),
     api_keys={DEFAULT_API_KEY: ("premium", "open")},
 )
@@ -198,12 +194,12 @@ def _instance(name: str, spec: object, source: str) -> InstanceConfig:
     if not isinstance(crn, str) or not crn.startswith("crn:"):
         raise ConfigError(f"{source}: {path}.crn: expected a CRN string ('crn:v1:…')")
     plan = fields.get("plan", "premium")
-    if plan not in get_args(Plan):
-        raise ConfigError(f"{source}: {path}.plan: expected one of {list(get_args(Plan))}")
+    if plan not in get_args(PricingPlan):
+        raise ConfigError(f"{source}: {path}.plan: expected one of {list(get_args(PricingPlan))}")
     return InstanceConfig(
         name=name,
         crn=crn,
-        plan=cast("Plan", plan),
+        plan=cast("PricingPlan", plan),
         interactive_ttl=_seconds(
             fields.get("interactive_ttl", 60), source, f"{path}.interactive_ttl"
         ),

@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from qrun.engine.session import iso_time
-from qrun.errors import PlanError, QrunError, SessionClosedError, SessionError
+from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
 from qrun.serve.encoding import EncodingError, Job, decode_pubs
 from qrun.serve.errors import ApiError
 from qrun.serve.quantum_program import decode_quantum_program
@@ -133,7 +133,7 @@ async def _open_session(request: Request) -> Response:
             mode="session" if mode == "dedicated" else "batch",
             max_time=cast("float | None", max_ttl),
         )
-    except PlanError as error:
+    except PricingPlanError as error:
         raise ApiError(403, "plan_does_not_allow_sessions", str(error)) from None
     except QrunError as error:
         raise ApiError(400, "invalid_session", str(error)) from None

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qrun.clock import Clock
-    from qrun.execute import Progress
     from qrun.providers import Channel
+    from qrun.run.execute import Progress
     from qrun.workloads.process import WorkloadProcesses
 
 __all__ = ["WorkloadContext", "WorkloadStopped"]

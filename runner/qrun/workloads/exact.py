@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from qrun.model import Observable
+    from qrun.manifest.model import Observable
 
 __all__ = ["MAX_EXACT_QUBITS", "exact_minimum"]
 

@@ -1,7 +1,7 @@
 """What a workload run leaves behind: its convergence history and the optimiser's result.
 
 These values are written to ``results.json`` (``workloads``) and read back by
-:func:`qrun.results.load_workloads`; :meth:`to_json` and :meth:`from_json` are inverses.
+:func:`qrun.run.results.load_workloads`; :meth:`to_json` and :meth:`from_json` are inverses.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, cast
 
 if TYPE_CHECKING:
-    from qrun.model import JSON
+    from qrun.manifest.model import JSON
 
 __all__ = [
     "Evaluation",

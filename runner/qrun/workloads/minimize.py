@@ -12,8 +12,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from qrun.errors import QrunError
-from qrun.model import to_python
-from qrun.results import plain
+from qrun.manifest.model import to_python
+from qrun.run.results import plain
 from qrun.workloads.context import WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult

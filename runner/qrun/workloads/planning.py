@@ -3,7 +3,7 @@
 The cost circuit must have free parameters, the observable must be as wide as the
 circuit, an explicit ``x0`` must hold one value per parameter, and a gradient method
 needs a circuit the parameter-shift rule is exact for. Each problem is an
-:class:`~qrun.diagnostics.Issue` at its place in the manifest, raised with every other
+:class:`~qrun.manifest.diagnostics.Issue` at its place in the manifest, raised with every other
 planning issue before the first job.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qrun.model import RandomValues
+from qrun.manifest.model import RandomValues
 from qrun.workloads.exact import exact_minimum
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
     from qiskit.quantum_info import SparsePauliOp
 
-    from qrun.diagnostics import Issue
-    from qrun.model import Manifest, Minimize
+    from qrun.manifest.diagnostics import Issue
+    from qrun.manifest.model import Manifest, Minimize
 
 __all__ = [
     "GRADIENT_METHODS",

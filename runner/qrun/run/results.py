@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from qiskit.primitives import PrimitiveResult
 
-    from qrun.model import JSON
+    from qrun.manifest.model import JSON
     from qrun.workloads.history import WorkloadResult
 
 __all__ = [

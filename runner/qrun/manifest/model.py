@@ -1,6 +1,6 @@
 """The validated manifest: frozen, typed, and the only thing later stages see.
 
-``qrun.manifest.load_manifest`` builds a :class:`Manifest` from a YAML file after the
+``qrun.manifest.load.load_manifest`` builds a :class:`Manifest` from a YAML file after the
 schema and reference checks pass, so code here never meets a raw dict. Every element
 keeps the JSON path of the node it came from (``path``), and the manifest keeps a
 :class:`SourceMap`, so a later stage that finds a problem only Qiskit can see (an
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from qrun.diagnostics import Issue
+    from qrun.manifest.diagnostics import Issue
 
 __all__ = [
     "JSON",
@@ -89,7 +89,7 @@ class SourceMap(Protocol):
         ...
 
     def issue(self, path: str, message: str) -> Issue:
-        """An :class:`~qrun.diagnostics.Issue` at the node at ``path``."""
+        """An :class:`~qrun.manifest.diagnostics.Issue` at the node at ``path``."""
         ...
 
 

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from qiskit.transpiler import Target
 
-    from qrun.engine import JobHandle, Mode, Program
+    from qrun.engine import JobHandle, Program
+    from qrun.manifest.model import ExecutionMode
 
 __all__ = [
     "Batch",
@@ -134,7 +135,7 @@ def default_service() -> LocalService:
 class Session:
     """Like ``qiskit_ibm_runtime.Session``: dedicated access to one backend."""
 
-    _mode: ClassVar[Mode] = "session"
+    _mode: ClassVar[ExecutionMode] = "session"
 
     def __init__(
         self,
@@ -218,7 +219,7 @@ class Session:
 class Batch(Session):
     """Like ``qiskit_ibm_runtime.Batch``: jobs queue in order, without dedicated access."""
 
-    _mode: ClassVar[Mode] = "batch"
+    _mode: ClassVar[ExecutionMode] = "batch"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A ``QiskitRuntimeService`` pointed at a ``qrun serve`` process.
+"""Client code: a ``QiskitRuntimeService`` pointed at a ``qrun serve`` process.
 
 The client's defaults aim at IBM Cloud: it derives the Runtime, IAM and instance-lookup
 addresses from the host name and drops the port. :func:`service` passes a URL resolver for
@@ -6,6 +6,9 @@ the Runtime API and sets ``IAM_URL``, ``GLOBAL_SEARCH_URL`` and ``GLOBAL_CATALOG
 the client is built (it reads them only then), so the same unmodified client code runs
 against the local service. :func:`client_environment` gives those variables for code that
 builds the client itself.
+
+This module is the client's side of the service and never imports :mod:`qrun.serve`
+(whose web stack is an optional extra): the defaults both sides share are defined here.
 """
 
 from __future__ import annotations
@@ -13,15 +16,25 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from qrun.serve.config import DEFAULT_API_KEY, DEFAULT_CONFIG
-
 if TYPE_CHECKING:
     from qiskit_ibm_runtime import QiskitRuntimeService
 
-__all__ = ["client_environment", "runtime_url", "service"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_INSTANCE",
+    "DEFAULT_OPEN_INSTANCE",
+    "client_environment",
+    "runtime_url",
+    "service",
+]
 
+#: The API key of the default ``qrun serve`` configuration.
+DEFAULT_API_KEY = "qrun-local"
+_CRN_PREFIX = "crn:v1:bluemix:public:quantum-computing:us-east:a/qrun-local:"
 #: The premium instance of the default ``qrun serve`` configuration.
-DEFAULT_INSTANCE = DEFAULT_CONFIG.instances[0].crn
+DEFAULT_INSTANCE = _CRN_PREFIX + "premium::"
+#: The Open Plan instance of the default ``qrun serve`` configuration.
+DEFAULT_OPEN_INSTANCE = _CRN_PREFIX + "open::"
 
 
 def client_environment(url: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from qrun.errors import JobCancelledError, JobError, PlanError, QrunError
+from qrun.errors import JobCancelledError, JobError, PricingPlanError, QrunError
 from qrun.workloads.context import WorkloadContext
 from qrun.workloads.minimize import fork_minimize, run_minimize
 from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
     from qrun.clock import Clock
     from qrun.engine.routing import RoutingExecutor
-    from qrun.plan import Plan, PlannedPrimitive
-    from qrun.providers import Channel, ChannelMode, Job, Provider, ResolvedBackend
+    from qrun.providers import Channel, ExecutionMode, Job, Provider, ResolvedBackend
+    from qrun.run.plan import Plan, PlannedPrimitive
     from qrun.workloads.history import WorkloadResult
     from qrun.workloads.process import WorkloadProcesses
 
@@ -62,7 +62,7 @@ class RunOutcome:
     """What happened: the channel, its details before and after, the jobs and results."""
 
     plan: Plan
-    mode: ChannelMode
+    mode: ExecutionMode
     started_at: float
     fallback: bool = False  # ran as a batch because the instance cannot open sessions
     session_id: str | None = None
@@ -152,12 +152,12 @@ def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
     execution = plan.manifest.execution
     try:
         return provider.open(plan.backend, plan.mode, plan.max_time)
-    except PlanError as error:
+    except PricingPlanError as error:
         if plan.mode != "session":
             raise
         if not execution.fallback:
             where = plan.manifest.source.issue(f"{execution.path}.mode", "").__str__()
-            raise PlanError(
+            raise PricingPlanError(
                 f"{where.rstrip(': ')}: {error}; nothing was submitted. Run it as a batch "
                 "(execution.mode: batch), or set execution.fallback: true to do so "
                 "automatically."

@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qrun.circuits import build_circuits
 from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS
-from qrun.errors import BackendError, ManifestError
-from qrun.model import (
+from qrun.errors import BackendError
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.model import (
     EstimatorPub,
     Linspace,
     Manifest,
@@ -26,7 +26,8 @@ from qrun.model import (
     RandomValues,
     SamplerPub,
 )
-from qrun.transpilation import preset_pass_manager
+from qrun.run.circuits import build_circuits
+from qrun.run.transpilation import preset_pass_manager
 from qrun.workloads.planning import plan_workloads
 
 if TYPE_CHECKING:
@@ -38,9 +39,9 @@ if TYPE_CHECKING:
     from qiskit.quantum_info import SparsePauliOp
     from qiskit.transpiler import Target
 
-    from qrun.diagnostics import Issue
-    from qrun.model import Circuit
-    from qrun.providers import ChannelMode, Provider, ResolvedBackend
+    from qrun.manifest.diagnostics import Issue
+    from qrun.manifest.model import Circuit
+    from qrun.providers import ExecutionMode, Provider, ResolvedBackend
     from qrun.workloads.planning import PlannedWorkload
 
 __all__ = ["Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
@@ -85,7 +86,7 @@ class Plan:
 
     manifest: Manifest
     backend: ResolvedBackend
-    mode: ChannelMode
+    mode: ExecutionMode
     max_time: float | None
     circuits: Mapping[str, QuantumCircuit]  # ISA circuits by name
     primitives: tuple[PlannedPrimitive, ...]

@@ -1,7 +1,7 @@
 """What a reviewer sees of a plan before anything runs: the resolved backend, the ISA
 circuits' size, the jobs and their PUBs, and the QPU time they are expected to take.
 
-``qrun plan`` prints it; the numbers come from the same :class:`~qrun.plan.Plan` a run
+``qrun plan`` prints it; the numbers come from the same :class:`~qrun.run.plan.Plan` a run
 would submit, so what is reviewed is what will run.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from qrun.duration import format_duration
+from qrun.manifest.duration import format_duration
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
-    from qrun.plan import Plan
+    from qrun.run.plan import Plan
 
 __all__ = ["CircuitSize", "PlanView", "describe_plan", "render_plan"]
 

@@ -6,7 +6,7 @@ Layout (documented for users in ``docs/record.md``)::
       manifest.yaml     the manifest exactly as run (its sha256 is in run.json)
       run.json          backend, mode, versions, session id and details, jobs
       journal.json      job ids, written after each submission and before any wait
-      results.json      results in the qrun.results/2 form (see qrun.results)
+      results.json      results in the qrun.results/2 form (see qrun.run.results)
       summary.md        a short human summary
       histograms/*.png  one per sampler PUB and classical register
       plots/*.png       one convergence plot per iterative workload
@@ -23,16 +23,16 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from qrun import __version__
-from qrun.duration import format_duration
-from qrun.histogram import write_histogram
-from qrun.results import RegisterCounts, ResultsDocument, plain, register_counts, to_document
+from qrun.manifest.duration import format_duration
+from qrun.run.histogram import write_histogram
+from qrun.run.results import RegisterCounts, ResultsDocument, plain, register_counts, to_document
 from qrun.workloads.plot import write_convergence_plot
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from qrun.execute import RunOutcome
-    from qrun.model import JSON, Manifest
+    from qrun.manifest.model import JSON, Manifest
+    from qrun.run.execute import RunOutcome
     from qrun.workloads.history import WorkloadResult
 
 __all__ = ["RUN_FORMAT", "default_folder", "package_versions", "write_journal", "write_record"]

@@ -24,16 +24,16 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from qrun import jsonpath
-from qrun.source import explain_scalar
+from qrun.manifest import jsonpath
+from qrun.manifest.source import explain_scalar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from jsonschema.exceptions import ValidationError
 
-    from qrun.diagnostics import Issue
-    from qrun.source import YamlSourceMap
+    from qrun.manifest.diagnostics import Issue
+    from qrun.manifest.source import YamlSourceMap
 
 __all__ = ["SCHEMA_ID", "schema", "schema_text", "validate"]
 

@@ -1,7 +1,7 @@
 """Reading manifests: the one door from a YAML file to a trusted :class:`Manifest`.
 
 :func:`check` returns every problem in a file — YAML, schema, cross-references — as
-:class:`~qrun.diagnostics.Issue` objects, all at once. :func:`load_manifest` does the same
+:class:`~qrun.manifest.diagnostics.Issue` objects, all at once. :func:`load_manifest` does the same
 checks and, when there are none, returns the frozen model; otherwise it raises
 :class:`~qrun.errors.ManifestError` carrying every issue. Neither imports Qiskit or NumPy.
 """
@@ -11,20 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qrun.errors import ManifestError
-from qrun.references import check_references
-from qrun.source import load_document
+from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.references import check_references
+from qrun.manifest.source import load_document
 
 if TYPE_CHECKING:
-    from qrun.diagnostics import Issue
-    from qrun.model import Manifest
-    from qrun.source import Document
+    from qrun.manifest.diagnostics import Issue
+    from qrun.manifest.model import Manifest
+    from qrun.manifest.source import Document
 
 __all__ = ["check", "load_manifest"]
 
 
 def _judge(path: Path, file: str | None) -> tuple[Document | None, list[Issue]]:
-    from qrun.schema import validate
+    from qrun.manifest.schema import validate
 
     try:
         document = load_document(path, file)
@@ -62,7 +62,7 @@ def load_manifest(path: str | Path, *, file: str | None = None) -> Manifest:
 
     Raises :class:`~qrun.errors.ManifestError` with every issue if there is any.
     """
-    from qrun.builder import build_manifest
+    from qrun.manifest.builder import build_manifest
 
     location = Path(path)
     document, issues = _judge(location, file if file is not None else str(path))

@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from qrun import jsonpath
-from qrun.diagnostics import Issue
-from qrun.errors import ManifestError
+from qrun.manifest import jsonpath
+from qrun.manifest.diagnostics import Issue, ManifestError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,4 +1,4 @@
-"""Building the frozen :class:`~qrun.model.Manifest` from a document that passed every check.
+"""Building the frozen :class:`~qrun.manifest.model.Manifest` from a checked document.
 
 The values are trusted here (the schema and reference checks ran first), so this module
 only maps them onto the model: defaults filled in, numbers made floats where the model
@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Literal, cast
 
-from qrun import jsonpath
-from qrun.duration import parse_duration
-from qrun.model import (
+from qrun.manifest import jsonpath
+from qrun.manifest.duration import parse_duration
+from qrun.manifest.model import (
     JSON,
     Array,
     Backend,
@@ -43,14 +43,14 @@ from qrun.model import (
     Service,
     Transpile,
 )
-from qrun.qasm import header_version
-from qrun.references import resolve_file
+from qrun.manifest.qasm import header_version
+from qrun.manifest.references import resolve_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from qrun.source import Document
+    from qrun.manifest.source import Document
 
 __all__ = ["build_manifest"]
 

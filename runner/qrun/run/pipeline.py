@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qrun.execute import execute
-from qrun.plan import make_plan
-from qrun.providers import ServiceSettings, provider_for
-from qrun.record import default_folder, write_journal, write_record
+from qrun.providers import Service, provider_for
+from qrun.run.execute import execute
+from qrun.run.plan import make_plan
+from qrun.run.record import default_folder, write_journal, write_record
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from qrun.execute import Progress, RunOutcome
-    from qrun.model import Manifest
+    from qrun.manifest.model import Manifest
     from qrun.providers import Provider
-    from qrun.results import ResultsDocument
+    from qrun.run.execute import Progress, RunOutcome
+    from qrun.run.results import ResultsDocument
 
 __all__ = ["RunReport", "run_manifest", "service_settings"]
 
@@ -34,11 +34,11 @@ class RunReport:
     results: ResultsDocument
 
 
-def service_settings(manifest: Manifest, overrides: ServiceSettings | None) -> ServiceSettings:
+def service_settings(manifest: Manifest, overrides: Service | None) -> Service:
     """The manifest's ``service`` with any command-line value taking precedence."""
     service = manifest.service
-    given = overrides or ServiceSettings()
-    return ServiceSettings(
+    given = overrides or Service()
+    return Service(
         channel=given.channel or (service.channel if service else None),
         instance=given.instance or (service.instance if service else None),
         url=given.url or (service.url if service else None),
@@ -49,7 +49,7 @@ def run_manifest(
     manifest: Manifest,
     *,
     provider: Provider | None = None,
-    settings: ServiceSettings | None = None,
+    settings: Service | None = None,
     output: Path | None = None,
     progress: Progress | None = None,
 ) -> RunReport:

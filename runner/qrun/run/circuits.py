@@ -3,7 +3,7 @@
 A circuit comes from OpenQASM 2 or 3 text written in the manifest, from a ``.qasm``
 file beside it, or from a function of ``qiskit.circuit.library``. What only Qiskit can
 judge (QASM syntax, an unknown library function, arguments it rejects) becomes an
-:class:`~qrun.diagnostics.Issue` at the circuit's place in the manifest.
+:class:`~qrun.manifest.diagnostics.Issue` at the circuit's place in the manifest.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import inspect
 import re
 from typing import TYPE_CHECKING
 
-from qrun.diagnostics import Issue
-from qrun.model import Circuit, LibrarySource, QasmFileSource, QasmSource, to_python
+from qrun.manifest.diagnostics import Issue
+from qrun.manifest.model import Circuit, LibrarySource, QasmFileSource, QasmSource, to_python
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from qiskit.circuit import QuantumCircuit
 
-    from qrun.model import SourceMap
+    from qrun.manifest.model import SourceMap
 
 __all__ = ["CircuitError", "build_circuit", "build_circuits"]
 

@@ -3,7 +3,8 @@
 An :class:`Issue` is one problem at one place: the file, the line and column of the YAML
 node, the JSON path of that node (``$.primitives[1].pubs[0]``) and a message that says what
 was expected. Every stage that judges a manifest (schema, references, Qiskit) reports
-Issues, so all problems come out in one form and all at once.
+Issues, so all problems come out in one form and all at once, raised together as one
+:class:`ManifestError`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
+from qrun.errors import QrunError
 
-__all__ = ["Issue", "render_json", "render_text"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+__all__ = ["Issue", "ManifestError", "render_json", "render_text"]
 
 
 @dataclass(frozen=True, order=True)
@@ -30,6 +33,14 @@ class Issue:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+class ManifestError(QrunError):
+    """A manifest failed validation; ``issues`` holds every problem found."""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = tuple(issues)
+        super().__init__(render_text(self.issues))
 
 
 def render_text(issues: Iterable[Issue]) -> str:

@@ -17,16 +17,16 @@ import re
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from qrun import jsonpath
-from qrun.duration import DurationError, parse_duration
-from qrun.qasm import header_version
+from qrun.manifest import jsonpath
+from qrun.manifest.duration import DurationError, parse_duration
+from qrun.manifest.qasm import header_version
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from qrun.diagnostics import Issue
-    from qrun.source import YamlSourceMap
+    from qrun.manifest.diagnostics import Issue
+    from qrun.manifest.source import YamlSourceMap
 
 __all__ = ["check_references", "resolve_file"]
 
