@@ -44,6 +44,10 @@ class FakeSourceMap:
             path = path[: max(path.rfind("."), path.rfind("["))]
         return self.positions.get(path, (1, 1))
 
+    def inner_position(self, path: str, line: int, column: int) -> tuple[int, int] | None:
+        del path, line, column  # no literal blocks: positions point at the node
+        return None
+
     def issue(self, path: str, message: str) -> Issue:
         line, column = self.position(path)
         return Issue(self.file, line, column, path, message)

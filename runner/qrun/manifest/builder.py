@@ -44,13 +44,12 @@ from qrun.manifest.model import (
     Transpile,
 )
 from qrun.manifest.qasm import header_version
-from qrun.manifest.references import resolve_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from qrun.manifest.source import Document
+    from qrun.manifest.source import Document, Folder
 
 __all__ = ["build_manifest"]
 
@@ -125,16 +124,17 @@ def _execution(data: _Map) -> Execution:
     )
 
 
-def _circuit(name: str, data: _Map, base: Path) -> Circuit:
+def _circuit(name: str, data: _Map, folder: Folder) -> Circuit:
     path = jsonpath.child("$.circuits", name)
     source: QasmSource | QasmFileSource | LibrarySource
     if "qasm" in data:
         text = str(data["qasm"])
         source = QasmSource(text, header_version(text) or 3)
     elif "file" in data:
-        resolved, _ = resolve_file(base, str(data["file"]))
-        file = resolved if resolved is not None else base / str(data["file"])
-        source = QasmFileSource(file, header_version(file.read_text("utf-8")) or 3)
+        found, problem = folder.read(str(data["file"]))
+        if found is None:  # the reference checks, which read it first, reported it
+            raise ValueError(f"{path}.file: {problem}")
+        source = QasmFileSource(found.path, found.text, header_version(found.text) or 3)
     else:
         source = LibrarySource(str(data["library"]), _json_map(data.get("args")))
     return Circuit(name, source, path, measure_all=bool(data.get("measure_all", False)))
@@ -240,10 +240,10 @@ def _workload(data: _Map, path: str) -> Minimize:
     )
 
 
-def build_manifest(document: Document, file: Path) -> Manifest:
-    """The :class:`Manifest` of a document that passed the schema and reference checks."""
+def build_manifest(document: Document, file: Path, folder: Folder) -> Manifest:
+    """The :class:`Manifest` of a document that passed the schema and reference checks;
+    the files it names come from ``folder``, where the checks read them."""
     data = _map(document.data)
-    base = file.parent
     metadata = _map(data.get("metadata"))
     service = data.get("service")
     transpile = _map(data.get("transpile"))
@@ -272,7 +272,7 @@ def build_manifest(document: Document, file: Path) -> Manifest:
             seed=_opt_int(transpile.get("seed")),
         ),
         circuits={
-            name: _circuit(name, _map(value), base)
+            name: _circuit(name, _map(value), folder)
             for name, value in _map(data.get("circuits")).items()
         },
         observables={

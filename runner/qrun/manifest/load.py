@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.references import check_references
-from qrun.manifest.source import load_document
+from qrun.manifest.source import Folder, load_document
 
 if TYPE_CHECKING:
     from qrun.manifest.diagnostics import Issue
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["check", "load_manifest"]
 
 
-def _judge(path: Path, file: str | None) -> tuple[Document | None, list[Issue]]:
+def _judge(path: Path, file: str | None, folder: Folder) -> tuple[Document | None, list[Issue]]:
     from qrun.manifest.schema import validate
 
     try:
@@ -42,7 +42,7 @@ def _judge(path: Path, file: str | None) -> tuple[Document | None, list[Issue]]:
     judged = {issue.path for issue in issues}
     issues.extend(
         issue
-        for issue in check_references(document.data, document.source, path.parent)
+        for issue in check_references(document.data, document.source, folder)
         if issue.path not in judged
     )
     unique = sorted(set(issues), key=lambda issue: (issue.line, issue.column, issue.path))
@@ -54,7 +54,8 @@ def check(path: str | Path, *, file: str | None = None) -> list[Issue]:
 
     ``file`` is the name shown in the issues (default: ``path`` as given).
     """
-    return _judge(Path(path), file if file is not None else str(path))[1]
+    location = Path(path)
+    return _judge(location, file if file is not None else str(path), Folder(location.parent))[1]
 
 
 def load_manifest(path: str | Path, *, file: str | None = None) -> Manifest:
@@ -65,7 +66,8 @@ def load_manifest(path: str | Path, *, file: str | None = None) -> Manifest:
     from qrun.manifest.builder import build_manifest
 
     location = Path(path)
-    document, issues = _judge(location, file if file is not None else str(path))
+    folder = Folder(location.parent)
+    document, issues = _judge(location, file if file is not None else str(path), folder)
     if issues or document is None:
         raise ManifestError(issues)
-    return build_manifest(document, location.absolute())
+    return build_manifest(document, location.absolute(), folder)

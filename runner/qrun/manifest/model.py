@@ -88,6 +88,11 @@ class SourceMap(Protocol):
         ancestor that exists (for a missing key: the mapping that lacks it)."""
         ...
 
+    def inner_position(self, path: str, line: int, column: int) -> tuple[int, int] | None:
+        """Where (``line``, ``column``) of the string at ``path`` stands in the manifest,
+        when the string's lines are the manifest's lines (a literal block); else None."""
+        ...
+
     def issue(self, path: str, message: str) -> Issue:
         """An :class:`~qrun.manifest.diagnostics.Issue` at the node at ``path``."""
         ...
@@ -168,9 +173,10 @@ class QasmSource:
 
 @dataclass(frozen=True)
 class QasmFileSource:
-    """A ``.qasm`` file beside the manifest (already checked to exist inside its folder)."""
+    """A ``.qasm`` file beside the manifest, read once when the manifest was loaded."""
 
-    file: Path
+    file: Path  # resolved, inside the manifest's folder
+    text: str
     version: int
 
 

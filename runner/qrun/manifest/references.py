@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from qrun.manifest import jsonpath
@@ -23,12 +22,11 @@ from qrun.manifest.qasm import header_version
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from qrun.manifest.diagnostics import Issue
-    from qrun.manifest.source import YamlSourceMap
+    from qrun.manifest.source import Folder, YamlSourceMap
 
-__all__ = ["check_references", "resolve_file"]
+__all__ = ["check_references"]
 
 _PAULI = re.compile(r"[IXYZ]+\Z")
 _LOCAL_BACKEND = re.compile(r"(aer|fake_.*)\Z")
@@ -46,23 +44,11 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def resolve_file(base: Path, name: str) -> tuple[Path | None, str | None]:
-    """``name`` resolved inside ``base`` as ``(path, None)``, or ``(None, why not)``."""
-    if PurePath(name).is_absolute():
-        return None, f"{name!r} is an absolute path; name the file relative to the manifest"
-    resolved = (base / name).resolve()
-    if not resolved.is_relative_to(base.resolve()):
-        return None, f"{name!r} leaves the manifest's folder; keep circuit files beside it"
-    if not resolved.is_file():
-        return None, f"no such file {name!r} (looked in {base.resolve()})"
-    return resolved, None
-
-
 class _References:
-    def __init__(self, data: dict[str, object], source: YamlSourceMap, base: Path) -> None:
+    def __init__(self, data: dict[str, object], source: YamlSourceMap, folder: Folder) -> None:
         self.data = data
         self.source = source
-        self.base = base
+        self.folder = folder
         self.circuits = _mapping(data.get("circuits"))
         self.observables = _mapping(data.get("observables"))
 
@@ -105,16 +91,11 @@ class _References:
             file = circuit.get("file")
             if isinstance(file, str):
                 file_path = jsonpath.child(path, "file")
-                resolved, problem = resolve_file(self.base, file)
-                if problem is not None or resolved is None:
-                    yield self.issue(file_path, problem or "cannot resolve the file")
+                found, problem = self.folder.read(file)
+                if found is None:
+                    yield self.issue(file_path, problem or "cannot read the file")
                 else:
-                    try:
-                        text = resolved.read_text("utf-8")
-                    except (OSError, UnicodeDecodeError) as error:
-                        yield self.issue(file_path, f"cannot read {file!r}: {error}")
-                    else:
-                        yield from self.qasm_header(file_path, text)
+                    yield from self.qasm_header(file_path, found.text)
             if "args" in circuit and "library" not in circuit:
                 yield self.issue(
                     jsonpath.child(path, "args"), "`args` go with `library` circuits only"
@@ -279,8 +260,9 @@ def _unknown(kind: str, name: str, known: dict[str, object]) -> str:
     return f"{message}; define it under `{kind}s:`"
 
 
-def check_references(data: object, source: YamlSourceMap, base: Path) -> list[Issue]:
-    """Every cross-reference and sanity problem in ``data`` (a manifest's values)."""
+def check_references(data: object, source: YamlSourceMap, folder: Folder) -> list[Issue]:
+    """Every cross-reference and sanity problem in ``data`` (a manifest's values); files
+    it names are read from ``folder``."""
     if not isinstance(data, dict):
         return []
-    return list(_References(data, source, base).all())
+    return list(_References(data, source, folder).all())

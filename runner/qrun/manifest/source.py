@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -39,6 +40,8 @@ __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "Document",
+    "Folder",
+    "FolderFile",
     "YamlSourceMap",
     "explain_scalar",
     "load_document",
@@ -102,9 +105,10 @@ class Document:
 class YamlSourceMap:
     """Positions of the nodes of one document, looked up by JSON path on demand."""
 
-    def __init__(self, file: str, root: Node | None) -> None:
+    def __init__(self, file: str, root: Node | None, text: str = "") -> None:
         self._file = file
         self._root = root
+        self._text = text
 
     @property
     def file(self) -> str:
@@ -130,6 +134,20 @@ class YamlSourceMap:
                     if isinstance(key_node, ScalarNode) and key_node.value == segments[-1]:
                         return _mark(key_node)
         return self.position(path)
+
+    def inner_position(self, path: str, line: int, column: int) -> tuple[int, int] | None:
+        """Where (``line``, ``column``) of the string at ``path`` stands in the manifest,
+        when the string is a literal block (``|``) whose lines are the manifest's lines
+        shifted and indented; ``None`` for any other string."""
+        node = self.node(path)
+        if not isinstance(node, ScalarNode) or node.style != "|":
+            return None
+        rows = self._text.splitlines()
+        first = node.start_mark.line + 1 + line  # the text starts after the indicator's line
+        if not 0 < first <= len(rows):
+            return None
+        body = next((row for row in rows[node.start_mark.line + 1 :] if row.strip()), "")
+        return first, len(body) - len(body.lstrip(" ")) + column
 
     def issue(self, path: str, message: str) -> Issue:
         line, column = self.position(path)
@@ -465,7 +483,7 @@ def _parse(file: str, text: str) -> Document:
         raise _refuse(file, line, column, problem) from None
     except yaml.YAMLError as error:
         raise _refuse(file, 1, 1, f"invalid YAML: {error}") from None
-    source = YamlSourceMap(file, root)
+    source = YamlSourceMap(file, root, text)
     if root is None:
         return Document(file, text, None, source, [])
     builder = _Builder(has_aliases="&" in text)
@@ -532,3 +550,58 @@ def load_document(path: Path, file: str | None = None) -> Document:
         column = error.start - raw.rfind(b"\n", 0, error.start)
         raise _refuse(shown, line, column, "the file is not UTF-8 text") from None
     return parse_document(shown, text)
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """A file beside the manifest, as it was read."""
+
+    path: Path  # resolved, inside the manifest's folder
+    text: str
+
+
+class Folder:
+    """The manifest's folder: the files a manifest names, each read at most once, none
+    outside the folder, none larger than a manifest may be.
+
+    Every stage that needs a file's text (the reference checks, the builder) asks here, so
+    a file is read once and judged once, and what is checked is what runs.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self._base = base.resolve()
+        self._read: dict[str, tuple[FolderFile | None, str | None]] = {}
+
+    def read(self, name: str) -> tuple[FolderFile | None, str | None]:
+        """The file ``name`` as ``(file, None)``, or ``(None, why it cannot be read)``."""
+        if name not in self._read:
+            self._read[name] = self._load(name)
+        return self._read[name]
+
+    def _resolve(self, name: str) -> tuple[Path | None, str | None]:
+        if "\0" in name:
+            return None, "a file name cannot contain a NUL character"
+        if PurePath(name).is_absolute():
+            return None, f"{name!r} is an absolute path; name the file relative to the manifest"
+        resolved = (self._base / name).resolve()
+        if not resolved.is_relative_to(self._base):
+            return None, f"{name!r} leaves the manifest's folder; keep circuit files beside it"
+        if not resolved.is_file():
+            return None, f"no such file {name!r} (looked in {self._base})"
+        return resolved, None
+
+    def _load(self, name: str) -> tuple[FolderFile | None, str | None]:
+        resolved, problem = self._resolve(name)
+        if resolved is None:
+            return None, problem
+        try:
+            with resolved.open("rb") as stream:
+                raw = stream.read(MAX_BYTES + 1)
+        except OSError as error:
+            return None, f"cannot read {name!r}: {error.strerror}"
+        if len(raw) > MAX_BYTES:
+            return None, f"{name!r} is larger than {MAX_BYTES // 1024 // 1024} MiB"
+        try:
+            return FolderFile(resolved, raw.decode("utf-8-sig")), None
+        except UnicodeDecodeError:
+            return None, f"cannot read {name!r}: it is not UTF-8 text"

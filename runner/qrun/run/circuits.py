@@ -128,11 +128,7 @@ def build_circuit(circuit: Circuit) -> QuantumCircuit:
         built = _from_qasm(source.text, source.version, f"{circuit.path}.qasm")
     elif isinstance(source, QasmFileSource):
         try:
-            text = source.file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise CircuitError(circuit.path, f"cannot read {source.file}: {error}") from error
-        try:
-            built = _from_qasm(text, source.version, circuit.path)
+            built = _from_qasm(source.text, source.version, circuit.path)
         except CircuitError as error:
             if error.where is None:
                 raise
@@ -148,33 +144,15 @@ def build_circuit(circuit: Circuit) -> QuantumCircuit:
     return built
 
 
-def _inside_block(
-    source: SourceMap, text: str, path: str, where: tuple[int, int]
-) -> tuple[int, int] | None:
-    """The manifest position of (line, column) of an inline ``qasm: |`` block, if the
-    block is a literal one (its lines are the manifest's lines, shifted and indented)."""
-    line, column = source.position(path)
-    lines = text.splitlines()
-    if not 0 < line <= len(lines) or not lines[line - 1][column - 1 :].startswith("|"):
-        return None
-    first = line + where[0]  # the block's text starts on the line after the indicator
-    if first > len(lines):
-        return None
-    body = next((row for row in lines[line:] if row.strip()), "")
-    indent = len(body) - len(body.lstrip(" "))
-    return first, indent + where[1]
-
-
 def build_circuits(
     circuits: Mapping[str, Circuit],
     source: SourceMap,
     issues: list[Issue],
-    text: str | None = None,
 ) -> dict[str, QuantumCircuit]:
     """Every circuit that builds; the others add an Issue to ``issues``.
 
-    With the manifest's ``text``, an error inside an inline OpenQASM block is reported at
-    its own line and column of the manifest, not at the start of the block.
+    An error inside an inline OpenQASM block is reported at its own line and column of
+    the manifest, not at the start of the block.
     """
     built: dict[str, QuantumCircuit] = {}
     for name, circuit in circuits.items():
@@ -182,8 +160,8 @@ def build_circuits(
             built[name] = build_circuit(circuit)
         except CircuitError as error:
             place = None
-            if error.where is not None and text is not None:
-                place = _inside_block(source, text, error.path, error.where)
+            if error.where is not None:
+                place = source.inner_position(error.path, *error.where)
             if place is None:
                 message = error.message
                 if error.where is not None and error.path.endswith(".qasm"):

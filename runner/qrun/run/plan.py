@@ -381,7 +381,7 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
     for workload in manifest.workloads:
         used.add(workload.cost.circuit)
     specs = {name: spec for name, spec in manifest.circuits.items() if name in used}
-    logical = build_circuits(specs, manifest.source, issues, manifest.text)
+    logical = build_circuits(specs, manifest.source, issues)
     isa = _transpile(logical, specs, backend, manifest, issues)
     target = _target(backend)
     primitives: list[PlannedPrimitive] = []

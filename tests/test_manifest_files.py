@@ -1,0 +1,82 @@
+"""Files a manifest names: read once, only inside its folder, judged without a traceback."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qrun.cli import main
+from qrun.manifest import load_manifest
+from qrun.providers.local import LocalProvider
+from qrun.run.plan import make_plan
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+GHZ = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg c[3];
+h q[0];
+cx q[0], q[1];
+cx q[1], q[2];
+measure q -> c;
+"""
+
+MANIFEST = """qrun: 1
+backend: {{name: aer}}
+circuits:
+  ghz: {{file: {file}}}
+primitives:
+  - sampler:
+    name: counts
+    pubs: [{{circuit: ghz}}]
+"""
+
+
+def _write(folder: Path, file: str = '"ghz.qasm"') -> Path:
+    (folder / "ghz.qasm").write_text(GHZ, encoding="utf-8")
+    manifest = folder / "m.yaml"
+    manifest.write_text(MANIFEST.format(file=file), encoding="utf-8")
+    return manifest
+
+
+class TestWhatIsCheckedIsWhatRuns:
+    """If a circuit file changes after the manifest was loaded, the run uses the text that
+    was checked."""
+
+    def test_file_changed_after_loading(self, tmp_path: Path) -> None:
+        manifest = load_manifest(_write(tmp_path))
+        (tmp_path / "ghz.qasm").write_text("not OpenQASM at all", encoding="utf-8")
+        provider = LocalProvider()
+        try:
+            plan = make_plan(manifest, provider)
+        finally:
+            provider.shutdown()
+        assert plan.primitives[0].pubs[0].circuit == "ghz"
+        assert plan.circuits["ghz"].count_ops()["measure"] == 3
+
+
+class TestFileReferencesJudged:
+    """If a file reference cannot be read, validate names the place and the reason."""
+
+    def _validate(self, manifest: Path, capsys: pytest.CaptureFixture[str]) -> str:
+        assert main(["validate", str(manifest)]) == 1
+        return capsys.readouterr().out
+
+    def test_nul_character(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        out = self._validate(_write(tmp_path, '"ghz\\0.qasm"'), capsys)
+        assert "$.circuits.ghz.file: a file name cannot contain a NUL character" in out
+
+    def test_outside_the_folder(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        inner = tmp_path / "inner"
+        inner.mkdir()
+        out = self._validate(_write(inner, '"../ghz.qasm"'), capsys)
+        assert "leaves the manifest's folder" in out
+
+    def test_not_utf8(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        manifest = _write(tmp_path)
+        (tmp_path / "ghz.qasm").write_bytes(b"OPENQASM 2.0;\n\xff\xfe")
+        out = self._validate(manifest, capsys)
+        assert "$.circuits.ghz.file: cannot read 'ghz.qasm': it is not UTF-8 text" in out
