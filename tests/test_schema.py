@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import jsonschema
 import pytest
 
 from qrun.manifest.diagnostics import ManifestError
-from qrun.manifest.schema import SCHEMA_ID, is_valid, schema
+from qrun.manifest.schema import SCHEMA_ID, is_valid, schema, schema_text
 from qrun.manifest.source import load_document
 
 EXAMPLES = Path(str(resources.files("qrun.spec") / "examples"))
@@ -80,8 +83,28 @@ class TestValidatorsAgree:
         slow = jsonschema.Draft202012Validator(dict(schema())).is_valid(data)
         assert is_valid(data) == slow
 
+    def test_compiling_afresh_leaves_the_schema_as_published(self, tmp_path: Path) -> None:
+        """On a machine with no compiled validator yet, compiling it does not rewrite the
+        schema that explanations and tools read."""
+        script = (
+            "from qrun.manifest.schema import is_valid, schema\n"
+            "is_valid({'qrun': 1})\n"
+            "print(schema()['properties']['metadata']['$ref'])\n"
+        )
+        environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert done.stdout == "#/$defs/metadata\n", done.stderr
+
     def test_compiled_validator_rejects_what_the_schema_rejects(self) -> None:
-        draft07 = dict(schema(), **{"$schema": "http://json-schema.org/draft-07/schema#"})
+        draft07 = dict(
+            json.loads(schema_text()), **{"$schema": "http://json-schema.org/draft-07/schema#"}
+        )
         fresh = fastjsonschema.compile(draft07)
         with pytest.raises(fastjsonschema.JsonSchemaException):
             fresh({"qrun": 1, "backend": {"name": "nope"}})

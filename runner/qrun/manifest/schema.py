@@ -87,7 +87,9 @@ def _fast_validator() -> _Validate:
     key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
     cached = _cache_dir() / f"manifest_schema_{key}.py"
     if not cached.exists():
-        draft07 = dict(schema())
+        # A fresh copy: the compiler rewrites the references of the mapping it is given,
+        # and schema() is shared by everything that explains a failure.
+        draft07 = json.loads(text)
         draft07["$schema"] = "http://json-schema.org/draft-07/schema#"  # same keywords
         code = fastjsonschema.compile_to_code(draft07)
         entry = re.search(r"^def (\w+)\(", code, re.MULTILINE)
