@@ -1,116 +1,157 @@
-"""The ``qrun`` command's dispatch and exit codes."""
+"""The ``qrun`` command: dispatch, help, exit codes and how errors are shown."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import types
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from qrun import cli
-from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, QrunError
-from qrun.manifest.diagnostics import ManifestError
+from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE
 
 if TYPE_CHECKING:
     import argparse
 
-
-class _Exploding:
-    """A command module whose main raises the exception it was given."""
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("files", nargs="*")
-
-    def main(self, args: argparse.Namespace) -> int:
-        raise self.exc
+EXAMPLES = Path(str(resources.files("qrun.spec") / "examples"))
+INVALID = str(EXAMPLES / "invalid" / "several-errors.yaml")
 
 
 @pytest.fixture
-def command(monkeypatch: pytest.MonkeyPatch) -> type[_Exploding]:
-    def install(exc: BaseException) -> None:
-        monkeypatch.setitem(cli.COMMANDS, "boom", ("unused", "test command"))
-        real = cli._load
-        monkeypatch.setattr(
-            cli, "_load", lambda name: _Exploding(exc) if name == "boom" else real(name)
-        )
+def exploding(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """A command ``qrun boom`` registered like any other, whose main raises ``module.error``."""
+    module = types.ModuleType("qrun_test_boom")
 
-    return install  # type: ignore[return-value]
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("files", nargs="*")
+
+    def main(args: argparse.Namespace) -> int:
+        raise module.error
+
+    module.configure = configure  # type: ignore[attr-defined]
+    module.main = main  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(cli.COMMANDS, "boom", (module.__name__, "a command that fails"))
+    return module
 
 
 class TestExitCodes:
     """If a command fails, the exit code says whose fault it was, and user errors show no
     traceback."""
 
-    def test_user_error_is_one_line_and_exit_1(
-        self, command: type[_Exploding], capsys: pytest.CaptureFixture[str]
+    def test_missing_manifest_is_one_line_and_exit_1(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        command(QrunError("backend 'fake_nowhere' does not exist"))  # type: ignore[call-arg]
-        assert cli.main(["boom"]) == 1
+        missing = tmp_path / "nope.yaml"
+        assert cli.main(["plan", str(missing)]) == 1
         err = capsys.readouterr().err
-        assert err == "qrun: backend 'fake_nowhere' does not exist\n"
+        assert err == f"qrun: {missing}:1:1: $: no such file\n"
 
-    def test_manifest_error_lists_every_issue(
-        self, command: type[_Exploding], capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        from qrun.manifest.diagnostics import Issue
-
-        issues = [
-            Issue("m.yaml", 3, 5, "$.backend.name", "unknown backend"),
-            Issue("m.yaml", 9, 7, "$.primitives[0].pubs[0].circuit", "unknown circuit 'bel'"),
-        ]
-        command(ManifestError(issues))  # type: ignore[call-arg]
-        assert cli.main(["boom"]) == 1
-        err = capsys.readouterr().err
-        assert "m.yaml:3:5: $.backend.name: unknown backend" in err
-        assert "m.yaml:9:7: $.primitives[0].pubs[0].circuit: unknown circuit 'bel'" in err
+    def test_invalid_manifest_lists_every_issue(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert cli.main(["plan", INVALID]) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        lines = err.splitlines()
+        assert len(lines) == 12
+        assert lines[0] == (
+            f"qrun: {INVALID}:15:7: $.qrun: the manifest format version must be 1 "
+            "(write `qrun: 1`), got integer 2"
+        )
+        assert (
+            lines[-1]
+            == f"{INVALID}:37:18: $.workloads[0].x0.random: low (1) must be less than high (0)"
+        )
         assert "Traceback" not in err
 
-    def test_bug_shows_traceback_and_exit_3(
-        self, command: type[_Exploding], capsys: pytest.CaptureFixture[str]
+    @pytest.mark.parametrize("command", ["plan", "run"])
+    def test_invalid_manifest_as_json_when_asked(
+        self, command: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        command(ZeroDivisionError("oops"))  # type: ignore[call-arg]
+        assert cli.main([command, INVALID, "--json"]) == 1
+        out, err = capsys.readouterr()
+        issues = json.loads(out)
+        assert len(issues) == 12
+        assert issues[0] == {
+            "file": INVALID,
+            "line": 15,
+            "column": 7,
+            "path": "$.qrun",
+            "message": "the manifest format version must be 1 (write `qrun: 1`), got integer 2",
+        }
+        assert err == "qrun: 12 issues; nothing was run\n"
+
+    def test_bug_shows_traceback_and_exit_3(
+        self, exploding: types.ModuleType, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        exploding.error = ZeroDivisionError("oops")  # type: ignore[attr-defined]
         assert cli.main(["boom"]) == EXIT_BUG
         err = capsys.readouterr().err
         assert "Traceback" in err
-        assert "internal error" in err
+        assert "ZeroDivisionError: oops" in err
+        assert err.endswith("please report it with the traceback above.\n")
 
-    def test_interrupt_exits_130(self, command: type[_Exploding]) -> None:
-        command(KeyboardInterrupt())  # type: ignore[call-arg]
-        assert cli.main(["boom"]) == EXIT_INTERRUPTED
-
-    def test_unknown_flag_is_usage_error(
-        self, command: type[_Exploding], capsys: pytest.CaptureFixture[str]
+    def test_interrupt_exits_130(
+        self, exploding: types.ModuleType, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        command(AssertionError("never reached"))  # type: ignore[call-arg]
-        assert cli.main(["boom", "--no-such-flag"]) == EXIT_USAGE
-        assert "unrecognized arguments" in capsys.readouterr().err
+        exploding.error = KeyboardInterrupt()  # type: ignore[attr-defined]
+        assert cli.main(["boom"]) == EXIT_INTERRUPTED
+        assert capsys.readouterr().err == "qrun: interrupted\n"
 
-    def test_no_command_is_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
-        assert cli.main([]) == EXIT_USAGE
-        assert "usage: qrun" in capsys.readouterr().err
+    def test_unknown_flag_is_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert cli.main(["validate", "--no-such-flag", INVALID]) == EXIT_USAGE
+        assert "qrun validate: error: unrecognized arguments: --no-such-flag" in (
+            capsys.readouterr().err
+        )
 
-    def test_help_lists_commands_without_importing_them(
+    def test_unknown_command_or_none_is_usage_error(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
+        assert cli.main([]) == EXIT_USAGE
+        assert capsys.readouterr().err.startswith("usage: qrun")
+
+
+class TestHelp:
+    """If a user asks for help, every command is listed with what it does, and no command
+    module (nor Qiskit) is imported to say so."""
+
+    def test_every_command_listed_with_its_help(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert cli.main(["--help"]) == 0
         out = capsys.readouterr().out
-        assert "validate" in out
-        assert "run" in out
+        listed = [line.split(maxsplit=1) for line in out.split("commands:\n")[1].splitlines()]
+        listed = [pair for pair in listed if len(pair) == 2 and pair[0] in cli.COMMANDS]
+        assert dict(listed) == {name: text for name, (_, text) in cli.COMMANDS.items()}
+
+    def test_help_imports_no_command(self) -> None:
+        script = (
+            "import sys\nfrom qrun.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('qrun.commands.', 'qiskit'))))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.splitlines()[-1] == "[]"
 
 
 class TestDefaultCommand:
     """If the first argument is not a command, it is a manifest to run."""
 
-    def test_manifest_path_means_run(self) -> None:
-        assert cli._with_default_command(["bell.yaml", "--json"]) == ["run", "bell.yaml", "--json"]
+    def test_manifest_path_means_run(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        missing = tmp_path / "nope.yaml"
+        assert cli.main([str(missing)]) == cli.main(["run", str(missing)]) == 1
+        first, second = capsys.readouterr().err.splitlines()
+        assert first == second == f"qrun: {missing}:1:1: $: no such file"
 
-    def test_commands_are_left_alone(self) -> None:
-        assert cli._with_default_command(["validate", "a.yaml"]) == ["validate", "a.yaml"]
-        assert cli._with_default_command(["--version"]) == ["--version"]
+    def test_command_names_are_commands(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert cli.main(["validate", INVALID]) == 1
+        assert capsys.readouterr().err == "1 file, 1 invalid, 12 issues\n"
 
 
 class TestEntryPoints:

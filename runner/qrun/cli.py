@@ -88,6 +88,24 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return argv
 
 
+def _wants_json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
+
+
+def _report(error: QrunError, args: argparse.Namespace) -> None:
+    """A manifest's issues go to stdout as JSON where the command was asked for JSON (the
+    form ``qrun validate --format json`` prints), with a count on stderr; any other error
+    goes to stderr as text."""
+    from qrun.manifest.diagnostics import ManifestError, render_json
+
+    if isinstance(error, ManifestError) and _wants_json(args):
+        sys.stdout.write(render_json(error.issues) + "\n")
+        count = len(error.issues)
+        sys.stderr.write(f"qrun: {count} issue{'s' if count != 1 else ''}; nothing was run\n")
+    else:
+        sys.stderr.write(f"qrun: {error}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qrun`` console script; returns the process exit code."""
     args_list = _with_default_command(list(sys.argv[1:] if argv is None else argv))
@@ -104,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command.main(args)
     except QrunError as error:
-        sys.stderr.write(f"qrun: {error}\n")
+        _report(error, args)
         return error.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("qrun: interrupted\n")
