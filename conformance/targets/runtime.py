@@ -43,9 +43,10 @@ import itertools
 import os
 import secrets
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast, get_args
 
 from qrun.errors import QrunError, UsageError
+from qrun.manifest.model import ServiceChannel
 from qrun.providers.runtime import service_message
 
 from ..target import JobCancelled, JobFailed, Rejected, Unsupported
@@ -162,10 +163,14 @@ class RuntimeTarget:
             instance = instance or local.home
         else:
             admin = AdminApi.probe(url, admin_key_from_environment())
+        channel = chosen.get("channel")
+        if channel is not None and channel not in get_args(ServiceChannel):
+            known = ", ".join(get_args(ServiceChannel))
+            raise UsageError(f"target runtime: channel {channel!r} is not one of {known}")
         try:
             connection = RuntimeConnection(
                 url=url,
-                channel=chosen.get("channel"),
+                channel=cast("ServiceChannel | None", channel),
                 instance=instance,
                 other_instance=chosen.get("other-instance"),
                 admin=admin,

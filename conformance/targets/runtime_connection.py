@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from qrun.errors import BackendError, UsageError
-from qrun.manifest.model import Service
+from qrun.manifest.model import Service, ServiceChannel
 from qrun.providers.runtime import connect_service
 
 from ..target import Unsupported
@@ -143,7 +143,7 @@ class RuntimeConnection:
         self,
         *,
         url: str | None,
-        channel: str | None,
+        channel: ServiceChannel | None,
         instance: str | None,
         other_instance: str | None,
         admin: AdminApi | None,

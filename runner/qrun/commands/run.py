@@ -6,7 +6,9 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
+
+from qrun.manifest.model import ServiceChannel
 
 if TYPE_CHECKING:
     import argparse
@@ -17,7 +19,11 @@ __all__ = ["configure", "main"]
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     """``--channel``, ``--instance`` and ``--url``: where the runtime provider connects."""
     group = parser.add_argument_group("service (ibm_* and least_busy backends)")
-    group.add_argument("--channel", help="Runtime channel, e.g. ibm_quantum_platform")
+    group.add_argument(
+        "--channel",
+        choices=get_args(ServiceChannel),
+        help="Runtime channel (default: the account's)",
+    )
     group.add_argument("--instance", help="instance CRN or name")
     group.add_argument("--url", help="service URL; any Runtime-compatible service")
 

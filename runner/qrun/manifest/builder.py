@@ -8,7 +8,7 @@ says so, lists made tuples, each element given the JSON path it came from.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, cast
 
 from qrun.manifest import jsonpath
 from qrun.manifest.duration import parse_duration
@@ -31,6 +31,7 @@ from qrun.manifest.model import (
     NestedFloats,
     NestedNames,
     Observable,
+    OptimizerMethod,
     ParameterValues,
     Primitive,
     PrimitiveKind,
@@ -41,7 +42,9 @@ from qrun.manifest.model import (
     RandomValues,
     SamplerPub,
     Service,
+    ServiceChannel,
     Transpile,
+    WorkloadOrder,
 )
 from qrun.manifest.qasm import header_version
 
@@ -120,7 +123,7 @@ def _execution(data: _Map) -> Execution:
         mode=cast("ExecutionMode", data.get("mode", "session")),
         max_time=None if max_time is None else parse_duration(cast("float | str", max_time)),
         fallback=bool(data.get("fallback", False)),
-        workloads=cast('Literal["concurrent", "sequential"]', data.get("workloads", "concurrent")),
+        workloads=cast("WorkloadOrder", data.get("workloads", "concurrent")),
     )
 
 
@@ -229,7 +232,7 @@ def _workload(data: _Map, path: str) -> Minimize:
             path=jsonpath.child(path, "minimize"),
             precision=_opt_float(cost.get("precision")),
         ),
-        method=str(data["method"]),
+        method=cast("OptimizerMethod", data["method"]),
         x0=x0,
         path=path,
         maxiter=_opt_int(data.get("maxiter")),
@@ -262,7 +265,7 @@ def build_manifest(document: Document, file: Path, folder: Folder) -> Manifest:
         service=None
         if service is None
         else Service(
-            channel=cast("str | None", _map(service).get("channel")),
+            channel=cast("ServiceChannel | None", _map(service).get("channel")),
             instance=cast("str | None", _map(service).get("instance")),
             url=cast("str | None", _map(service).get("url")),
         ),

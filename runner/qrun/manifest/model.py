@@ -60,9 +60,28 @@ NestedFloats: TypeAlias = float | tuple["NestedFloats", ...]
 #: An observable name, or nested tuples of names (an observables array that broadcasts).
 NestedNames: TypeAlias = str | tuple["NestedNames", ...]
 
+#: How jobs are grouped on the backend (the schema's ``execution.mode``).
 ExecutionMode = Literal["session", "batch", "job"]
+#: Whether a manifest's workloads run side by side or one after another.
+WorkloadOrder = Literal["concurrent", "sequential"]
+#: The kinds of ``backend`` a manifest names; each has a provider.
 BackendKind = Literal["aer", "fake", "ibm", "least_busy"]
 PrimitiveKind = Literal["sampler", "estimator"]
+#: The channels of ``service.channel``: the Runtime client's two, and ``local``.
+ServiceChannel = Literal["ibm_quantum_platform", "ibm_cloud", "local"]
+#: The ``scipy.optimize.minimize`` methods a workload may name (lower-case).
+OptimizerMethod = Literal[
+    "cobyla",
+    "cobyqa",
+    "nelder-mead",
+    "powell",
+    "l-bfgs-b",
+    "bfgs",
+    "cg",
+    "slsqp",
+    "tnc",
+    "trust-constr",
+]
 
 
 def to_python(value: JSON) -> object:
@@ -131,7 +150,7 @@ class Backend:
 class Service:
     """The Runtime service to use; credentials never appear here (saved account or env)."""
 
-    channel: str | None = None
+    channel: ServiceChannel | None = None
     instance: str | None = None
     url: str | None = None
     path: str = "$.service"
@@ -147,7 +166,7 @@ class Execution:
     mode: ExecutionMode = "session"
     max_time: float | None = None  # seconds; None = the instance's maximum TTL
     fallback: bool = False  # run as a batch if the instance cannot open sessions
-    workloads: Literal["concurrent", "sequential"] = "concurrent"
+    workloads: WorkloadOrder = "concurrent"
     path: str = "$.execution"
 
 
@@ -318,7 +337,7 @@ class Minimize:
 
     name: str
     cost: Estimate
-    method: str  # scipy method name, lower-case ("cobyla", "nelder-mead", …)
+    method: OptimizerMethod
     x0: Array | RandomValues
     path: str
     maxiter: int | None = None
