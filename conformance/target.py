@@ -19,7 +19,7 @@ per scenario. A class without ``configure`` takes no options and is its own fact
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -64,7 +64,6 @@ class JobCancelled(TargetError):
     """A job was cancelled before it produced a result."""
 
 
-@runtime_checkable
 class Target(Protocol):
     """A session service as the conformance steps see it.
 
@@ -167,7 +166,6 @@ class TargetFactory(Protocol):
     def __call__(self) -> Target: ...
 
 
-@runtime_checkable
 class Configurable(Protocol):
     """A target class that takes target options (see the module docstring)."""
 

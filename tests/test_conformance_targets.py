@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 import qrun.conformance.targets as registry
-from qrun.conformance.target import Target
 from qrun.conformance.targets import load_target
 from qrun.conformance.targets.local import LocalTarget
 from qrun.conformance.targets.qiskit_local import QiskitLocalTarget
@@ -60,18 +59,6 @@ class TestLoading:
     def test_missing_module_is_refused(self) -> None:
         with pytest.raises(UsageError, match="cannot import no_such_module"):
             load_target("no_such_module:Target")
-
-
-class TestProtocol:
-    """If a built-in target is built, it provides every method the steps call."""
-
-    @pytest.mark.parametrize("kind", [LocalTarget, QiskitLocalTarget])
-    def test_builtin_targets_satisfy_the_protocol(self, kind: type[Target]) -> None:
-        target = kind()
-        try:
-            assert isinstance(target, Target)
-        finally:
-            target.teardown()
 
 
 class TestPluginIsInert:
