@@ -48,3 +48,72 @@ class TestPackageList:
     @pytest.mark.parametrize("name", _configured()[0])
     def test_every_listed_package_exists(self, name: str) -> None:
         assert (_package_dir(name, _configured()[1]) / "__init__.py").is_file()
+
+
+SERVER_STACK = ("starlette", "uvicorn")
+PACKAGE = ROOT / "runner" / "qrun"
+EXAMPLES = ROOT / "spec" / "examples"
+
+_WITHOUT_SERVE_EXTRA = """
+import json
+import sys
+from importlib.abc import MetaPathFinder
+
+class NotInstalled(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {stack!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}")
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+from qrun.cli import main
+codes = [main(argv) for argv in {commands!r}]
+print(json.dumps(codes))
+"""
+
+
+class TestWithoutTheServeExtra:
+    """If qrun is installed without the ``serve`` extra, only the service needs the web
+    stack: every example still plans, and a local one runs."""
+
+    def test_only_the_service_imports_the_web_stack(self) -> None:
+        import ast
+
+        importers = set()
+        for module in PACKAGE.rglob("*.py"):
+            tree = ast.parse(module.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(name.split(".")[0] in SERVER_STACK for name in names):
+                    importers.add(module.relative_to(PACKAGE).as_posix())
+        allowed = {"commands/serve.py"}
+        assert {name for name in importers if not name.startswith("serve/")} <= allowed
+
+    def test_every_example_plans_and_bell_runs(self, tmp_path: Path) -> None:
+        import json
+        import subprocess
+
+        examples = sorted(str(path) for path in EXAMPLES.glob("*.yaml"))
+        commands = [["plan", path] for path in examples]
+        commands.append(["run", str(EXAMPLES / "bell.yaml"), "-o", str(tmp_path / "bell")])
+        script = _WITHOUT_SERVE_EXTRA.format(stack=set(SERVER_STACK), commands=commands)
+        environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CI": "1"}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=environment,
+            cwd=tmp_path,
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        returned = json.loads(done.stdout.splitlines()[-1])
+        codes = dict(zip([" ".join(c[:2]) for c in commands], returned, strict=True))
+        least_busy = f"plan {EXAMPLES / 'least-busy.yaml'}"
+        assert codes.pop(least_busy) == 1  # no IBM Quantum account here, said in one line
+        assert set(codes.values()) == {0}, codes
+        assert "save an account with QiskitRuntimeService.save_account()" in done.stderr
