@@ -8,7 +8,14 @@ import pytest
 
 from qrun.manifest import jsonpath
 from qrun.manifest.diagnostics import ManifestError
-from qrun.manifest.source import MAX_ALIAS_NODES, MAX_BYTES, load_document, parse_document
+from qrun.manifest.source import (
+    MAX_ALIAS_NODES,
+    MAX_BYTES,
+    MAX_KEY_CHARS,
+    MAX_NUMBER_CHARS,
+    load_document,
+    parse_document,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -161,3 +168,36 @@ class TestHostileInput:
     def test_missing_file(self, tmp_path: Path) -> None:
         with pytest.raises(ManifestError, match="no such file"):
             load_document(tmp_path / "absent.yaml")
+
+
+class TestBoundedValues:
+    """If a value is too long or not finite, it is an issue at its place, never a crash."""
+
+    def test_very_long_integer(self) -> None:
+        (issue,) = parse_document("m.yaml", "seed: " + "9" * 5000 + "\n").issues
+        assert (issue.line, issue.column, issue.path) == (1, 7, "$.seed")
+        assert issue.message == (
+            f"a number written with 5,000 characters; qrun reads numbers of at most "
+            f"{MAX_NUMBER_CHARS}"
+        )
+
+    def test_very_long_key(self) -> None:
+        text = "labels:\n  ? " + "k" * 1_000_000 + "\n  : v\n"  # YAML's explicit key form
+        document = parse_document("m.yaml", text)
+        (issue,) = document.issues
+        assert (issue.line, issue.column, issue.path) == (2, 5, "$.labels")
+        assert issue.message == f"a key of 1,000,000 characters; keys have at most {MAX_KEY_CHARS}"
+        assert document.data == {"labels": {}}
+
+    @pytest.mark.parametrize("raw", [".nan", ".inf", "-.Inf", ".NaN"])
+    def test_non_finite_numbers(self, raw: str) -> None:
+        (issue,) = parse_document("m.yaml", f"max_time: {raw}\n").issues
+        assert (issue.path, issue.message) == ("$.max_time", f"numbers must be finite, got {raw}")
+
+    def test_syntax_error_on_a_very_long_line(self) -> None:
+        message = _refusal("a: 1\nx: [" + "a" * 200_000 + "\n")
+        assert message.startswith("3:1 invalid YAML: did not find expected ',' or ']'")
+
+    def test_syntax_error_inside_a_long_flow_key(self) -> None:
+        message = _refusal("labels: {" + "k" * 1_000_000 + ": v}\n")
+        assert message.startswith("1:1000010 invalid YAML:")

@@ -10,8 +10,9 @@ tight pass, instead of by PyYAML's constructor. That pass is where qrun's rules 
   ``1:30`` (base 60) are reported wherever they appear, and the raw text of a plain
   scalar is kept so that a type error can say why ``no`` became ``false`` or why ``1e3``
   stayed a string (:func:`explain_scalar`);
-* hostile input is refused in bounded time and memory: the file size, the nesting depth
-  and the number of nodes aliases expand to are all limited.
+* every number is finite (``.nan`` and ``.inf`` are refused where they are written);
+* hostile input is refused in bounded time and memory: the file size, the nesting depth,
+  the number of nodes aliases expand to, and the length of keys and numbers are limited.
 
 The node tree is kept. Positions are looked up only when an issue is reported, by
 walking the tree along the issue's JSON path (:class:`YamlSourceMap`).
@@ -20,6 +21,7 @@ walking the tree along the issue's JSON path (:class:`YamlSourceMap`).
 from __future__ import annotations
 
 import gc
+import math
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -39,6 +41,8 @@ __all__ = [
     "MAX_ALIAS_NODES",
     "MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_KEY_CHARS",
+    "MAX_NUMBER_CHARS",
     "Document",
     "Folder",
     "FolderFile",
@@ -54,6 +58,10 @@ MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 #: Most nodes that aliases (``*name``) may expand to in one document.
 MAX_ALIAS_NODES = 100_000
+#: Longest mapping key, in characters.
+MAX_KEY_CHARS = 256
+#: Longest number, in characters (what any field of a manifest needs, and far more).
+MAX_NUMBER_CHARS = 100
 #: Nesting beyond which the text is not even handed to the C composer (it recurses).
 _COMPOSER_SAFE_DEPTH = 2_000
 
@@ -331,6 +339,13 @@ class _Builder:
         tag, raw = node.tag, node.value
         if tag == _STR:
             return raw
+        if tag in (_INT, _FLOAT) and len(raw) > MAX_NUMBER_CHARS:
+            message = (
+                f"a number written with {len(raw):,} characters; qrun reads numbers of at "
+                f"most {MAX_NUMBER_CHARS}"
+            )
+            self.issues.append((node, message, False))
+            return raw
         if tag == _INT:
             if raw.isdigit() and (raw[0] != "0" or raw == "0"):
                 return int(raw)
@@ -340,7 +355,11 @@ class _Builder:
         if tag == _FLOAT:
             if ":" in raw:
                 self.traps.append(node)
-            return _float(raw)
+            number = _float(raw)
+            if not math.isfinite(number):
+                self.issues.append((node, f"numbers must be finite, got {raw}", False))
+                return raw
+            return number
         if tag == _BOOL:
             return raw in _TRUE or raw in _YAML11_TRUE
         if tag == _NULL:
@@ -357,7 +376,11 @@ class _Builder:
             pairs = list(_pairs(node))
         value = self.value
         for key_node, value_node in pairs:
-            if key_node.__class__ is ScalarNode and key_node.tag == _STR:
+            if (
+                key_node.__class__ is ScalarNode
+                and key_node.tag == _STR
+                and len(key_node.value) <= MAX_KEY_CHARS
+            ):
                 key = key_node.value
             else:
                 key = self.key(key_node)
@@ -372,6 +395,10 @@ class _Builder:
         self.count += 1
         if not isinstance(node, ScalarNode):
             self.issues.append((node, "a key must be a plain string, not a list or mapping", True))
+            return None
+        if len(node.value) > MAX_KEY_CHARS:
+            message = f"a key of {len(node.value):,} characters; keys have at most {MAX_KEY_CHARS}"
+            self.issues.append((node, message, False))
             return None
         why = explain_scalar(node)
         if node.tag in (_INT, _FLOAT, _BOOL, _NULL) and not node.style:
@@ -413,6 +440,24 @@ def _refuse(file: str, line: int, column: int, message: str) -> ManifestError:
     return ManifestError([Issue(file, line, column, jsonpath.ROOT, message)])
 
 
+def _yaml_refusal(file: str, error: yaml.YAMLError) -> ManifestError:
+    """The one issue of text that is not YAML: where the parser stopped, and why."""
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return _refuse(file, 1, 1, f"invalid YAML: {error}")
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = error.problem or "invalid YAML"
+    if "expected a single document" in f"{problem} {error.context}":
+        problem = "a manifest is one YAML document; remove the `---` and what follows"
+    else:
+        problem = f"invalid YAML: {problem}"
+        if error.context and error.context_mark and error.context_mark is not mark:
+            cline = error.context_mark.line + 1
+            ccol = error.context_mark.column + 1
+            problem += f" ({error.context} at {cline}:{ccol})"
+    return _refuse(file, line, column, problem)
+
+
 def _check_nesting(file: str, text: str) -> None:
     """Refuse text whose nesting could crash the C composer (it recurses in C)."""
     longest_line = max(map(len, text.split("\n")))
@@ -428,19 +473,24 @@ def _check_nesting(file: str, text: str) -> None:
             column = match.start() - text.rfind("\n", 0, match.start())
             raise _refuse(file, line, column, _TOO_DEEP)
     if longest_line >= _COMPOSER_SAFE_DEPTH // 2:
-        depth = 0
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > _COMPOSER_SAFE_DEPTH // 2:
-                    line, column = (
-                        (event.start_mark.line, event.start_mark.column)
-                        if event.start_mark
-                        else (0, 0)
-                    )
-                    raise _refuse(file, line + 1, column + 1, _TOO_DEEP)
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
+        try:
+            _check_event_nesting(file, text)
+        except yaml.YAMLError as error:
+            raise _yaml_refusal(file, error) from None
+
+
+def _check_event_nesting(file: str, text: str) -> None:
+    """The nesting check of text with long lines, on the parser's events (no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > _COMPOSER_SAFE_DEPTH // 2:
+                mark = event.start_mark
+                line, column = (mark.line, mark.column) if mark else (0, 0)
+                raise _refuse(file, line + 1, column + 1, _TOO_DEEP)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def parse_document(file: str, text: str) -> Document:
@@ -468,21 +518,8 @@ def parse_document(file: str, text: str) -> Document:
 def _parse(file: str, text: str) -> Document:
     try:
         root = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = error.problem or "invalid YAML"
-        if "expected a single document" in f"{problem} {error.context}":
-            problem = "a manifest is one YAML document; remove the `---` and what follows"
-        else:
-            problem = f"invalid YAML: {problem}"
-            if error.context and error.context_mark and error.context_mark is not mark:
-                cline = error.context_mark.line + 1
-                ccol = error.context_mark.column + 1
-                problem += f" ({error.context} at {cline}:{ccol})"
-        raise _refuse(file, line, column, problem) from None
     except yaml.YAMLError as error:
-        raise _refuse(file, 1, 1, f"invalid YAML: {error}") from None
+        raise _yaml_refusal(file, error) from None
     source = YamlSourceMap(file, root, text)
     if root is None:
         return Document(file, text, None, source, [])
