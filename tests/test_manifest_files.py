@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from qrun.cli import main
 from qrun.manifest import load_manifest
 from qrun.providers.local import LocalProvider
@@ -12,7 +14,6 @@ from qrun.run.plan import make_plan
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
 
 GHZ = """OPENQASM 2.0;
 include "qelib1.inc";
@@ -80,3 +81,66 @@ class TestFileReferencesJudged:
         (tmp_path / "ghz.qasm").write_bytes(b"OPENQASM 2.0;\n\xff\xfe")
         out = self._validate(manifest, capsys)
         assert "$.circuits.ghz.file: cannot read 'ghz.qasm': it is not UTF-8 text" in out
+
+
+INLINE = """qrun: 1
+backend: {{name: aer}}
+circuits:
+  ghz:
+    qasm: |
+      OPENQASM {version};
+      // include "commented.inc";
+      include "{include}";
+      qreg q[1];
+primitives:
+  - sampler:
+    name: counts
+    pubs: [{{circuit: ghz}}]
+"""
+
+
+class TestIncludes:
+    """If OpenQASM includes a file other than its built-in standard one, the manifest is
+    refused at the include, and nothing is read."""
+
+    @pytest.mark.parametrize(
+        ("version", "include", "standard"),
+        [
+            ("2.0", "/etc/passwd", "qelib1.inc"),
+            ("2.0", "../x.inc", "qelib1.inc"),
+            ("3.0", "qelib1.inc", "stdgates.inc"),
+        ],
+    )
+    def test_inline_include_refused_at_its_line(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        version: str,
+        include: str,
+        standard: str,
+    ) -> None:
+        manifest = tmp_path / "m.yaml"
+        manifest.write_text(INLINE.format(version=version, include=include), encoding="utf-8")
+        assert main(["validate", str(manifest)]) == 1
+        out = capsys.readouterr().out
+        assert out == (
+            f"{manifest}:8:7: $.circuits.ghz.qasm: include {include!r} is refused: OpenQASM "
+            f"{version[0]} programs may include only {standard!r}, which is built in; a "
+            "manifest reads no other file\n"
+        )
+
+    def test_include_in_a_file_refused(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        manifest = _write(tmp_path)
+        (tmp_path / "ghz.qasm").write_text(
+            GHZ.replace('include "qelib1.inc";', 'include "secret.inc";'), encoding="utf-8"
+        )
+        (tmp_path / "secret.inc").write_text("TOP SECRET\n", encoding="utf-8")
+        out = self._validate(manifest, capsys)
+        assert "$.circuits.ghz.file: ghz.qasm:2:1: include 'secret.inc' is refused" in out
+        assert "SECRET" not in out.replace("secret", "")
+
+    def _validate(self, manifest: Path, capsys: pytest.CaptureFixture[str]) -> str:
+        assert main(["validate", str(manifest)]) == 1
+        return capsys.readouterr().out

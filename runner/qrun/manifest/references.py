@@ -17,13 +17,13 @@ import re
 from typing import TYPE_CHECKING
 
 from qrun.manifest import jsonpath
+from qrun.manifest.diagnostics import Issue
 from qrun.manifest.duration import DurationError, parse_duration
-from qrun.manifest.qasm import header_version
+from qrun.manifest.qasm import STANDARD_INCLUDES, header_version, includes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from qrun.manifest.diagnostics import Issue
     from qrun.manifest.source import Folder, YamlSourceMap
 
 __all__ = ["check_references"]
@@ -87,7 +87,7 @@ class _References:
             circuit = _mapping(circuit)
             qasm = circuit.get("qasm")
             if isinstance(qasm, str):
-                yield from self.qasm_header(jsonpath.child(path, "qasm"), qasm)
+                yield from self.qasm_text(jsonpath.child(path, "qasm"), qasm, None)
             file = circuit.get("file")
             if isinstance(file, str):
                 file_path = jsonpath.child(path, "file")
@@ -95,21 +95,42 @@ class _References:
                 if found is None:
                     yield self.issue(file_path, problem or "cannot read the file")
                 else:
-                    yield from self.qasm_header(file_path, found.text)
+                    yield from self.qasm_text(file_path, found.text, file)
             if "args" in circuit and "library" not in circuit:
                 yield self.issue(
                     jsonpath.child(path, "args"), "`args` go with `library` circuits only"
                 )
 
-    def qasm_header(self, path: str, text: str) -> Iterator[Issue]:
+    def qasm_text(self, path: str, text: str, file: str | None) -> Iterator[Issue]:
+        """The header of OpenQASM ``text`` (written at ``path``, or in ``file``), and its
+        includes: only the version's standard include file, which is built in."""
         version = header_version(text)
         if version is None:
             yield self.issue(
                 path,
                 "OpenQASM must start with a version header, 'OPENQASM 2.0;' or 'OPENQASM 3.0;'",
             )
-        elif version not in (2, 3):
+            return
+        if version not in STANDARD_INCLUDES:
             yield self.issue(path, f"OpenQASM {version} is not supported; use version 2 or 3")
+            return
+        standard = STANDARD_INCLUDES[version]
+        for include in includes(text):
+            if include.name == standard:
+                continue
+            message = (
+                f"include {include.name!r} is refused: OpenQASM {version} programs may include "
+                f"only {standard!r}, which is built in; a manifest reads no other file"
+            )
+            if file is not None:
+                yield self.issue(path, f"{file}:{include.line}:{include.column}: {message}")
+                continue
+            place = self.source.inner_position(path, include.line, include.column)
+            if place is None:
+                message += f" (OpenQASM line {include.line}, column {include.column})"
+                yield self.issue(path, message)
+            else:
+                yield Issue(self.source.file, place[0], place[1], path, message)
 
     def observable_terms(self) -> Iterator[Issue]:
         for name, observable in self.observables.items():

@@ -85,7 +85,9 @@ def _from_qasm(text: str, version: int, path: str) -> QuantumCircuit:
         from qiskit import qasm2
 
         try:
-            return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+            return qasm2.loads(
+                text, include_path=(), custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS
+            )
         except qasm2.QASM2Error as error:
             raise _qasm2_error(error, path) from error
     from qiskit import qasm3
