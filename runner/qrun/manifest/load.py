@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.limits import Limits
 from qrun.manifest.references import check_references
 from qrun.manifest.source import Folder, load_document
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["check", "load_manifest"]
 
 
-def _judge(path: Path, file: str | None, folder: Folder) -> tuple[Document | None, list[Issue]]:
+def _judge(
+    path: Path, file: str | None, folder: Folder, limits: Limits
+) -> tuple[Document | None, list[Issue]]:
     from qrun.manifest.schema import validate
 
     try:
@@ -42,24 +45,31 @@ def _judge(path: Path, file: str | None, folder: Folder) -> tuple[Document | Non
     judged = {issue.path for issue in issues}
     issues.extend(
         issue
-        for issue in check_references(document.data, document.source, folder)
+        for issue in check_references(document.data, document.source, folder, limits)
         if issue.path not in judged
     )
     unique = sorted(set(issues), key=lambda issue: (issue.line, issue.column, issue.path))
     return document, unique
 
 
-def check(path: str | Path, *, file: str | None = None) -> list[Issue]:
+def check(
+    path: str | Path, *, file: str | None = None, limits: Limits | None = None
+) -> list[Issue]:
     """Every problem in the manifest at ``path``, in file order; empty if it is valid.
 
-    ``file`` is the name shown in the issues (default: ``path`` as given).
+    ``file`` is the name shown in the issues (default: ``path`` as given); ``limits``
+    bound the sizes it may ask for (default: :meth:`Limits.from_environment`).
     """
     location = Path(path)
-    return _judge(location, file if file is not None else str(path), Folder(location.parent))[1]
+    shown = file if file is not None else str(path)
+    chosen = limits or Limits.from_environment()
+    return _judge(location, shown, Folder(location.parent), chosen)[1]
 
 
-def load_manifest(path: str | Path, *, file: str | None = None) -> Manifest:
-    """The validated manifest at ``path``.
+def load_manifest(
+    path: str | Path, *, file: str | None = None, limits: Limits | None = None
+) -> Manifest:
+    """The validated manifest at ``path`` (``file`` and ``limits`` as for :func:`check`).
 
     Raises :class:`~qrun.errors.ManifestError` with every issue if there is any.
     """
@@ -67,7 +77,9 @@ def load_manifest(path: str | Path, *, file: str | None = None) -> Manifest:
 
     location = Path(path)
     folder = Folder(location.parent)
-    document, issues = _judge(location, file if file is not None else str(path), folder)
+    shown = file if file is not None else str(path)
+    chosen = limits or Limits.from_environment()
+    document, issues = _judge(location, shown, folder, chosen)
     if issues or document is None:
         raise ManifestError(issues)
     return build_manifest(document, location.absolute(), folder)

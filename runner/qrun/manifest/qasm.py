@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["STANDARD_INCLUDES", "Include", "header_version", "includes"]
+__all__ = ["STANDARD_INCLUDES", "Include", "declared_width", "header_version", "includes"]
 
 _HEADER = re.compile(
     r"(?:\s|//[^\n]*\n|/\*.*?\*/)*OPENQASM\s+(\d+)(?:\.(\d+))?\s*;", re.DOTALL | re.ASCII
@@ -36,6 +36,38 @@ STANDARD_INCLUDES = {2: "qelib1.inc", 3: "stdgates.inc"}
 _TOKEN = re.compile(
     r'//[^\n]*|/\*.*?(?:\*/|\Z)|"[^"\n]*"|\binclude\b\s*("[^"\n]*"|\S*)', re.DOTALL | re.ASCII
 )
+
+
+# Register declarations: OpenQASM 2 ``qreg q[5];`` / ``creg c[5];``, OpenQASM 3
+# ``qubit[5] q;`` / ``bit[5] c;`` (a bare ``qubit q;`` is one).
+_REGISTER = re.compile(
+    r"\b(?:(?:qreg|creg)\s+\w+\s*\[\s*(\d+)\s*\]|(?:qubit|bit)\s*(?:\[\s*(\d+)\s*\])?\s+\w+)",
+    re.ASCII,
+)
+
+
+def declared_width(text: str) -> int:
+    """The most qubits or bits the program declares (the larger of the two totals),
+    counted without parsing it, so that an oversized program is refused before it is.
+
+    >>> declared_width("OPENQASM 3.0; qubit[3] q; bit[2] c; qubit a;")
+    4
+    """
+    qubits = bits = 0
+    for match in _REGISTER.finditer(_without_comments(text)):
+        size = int(match.group(1) or match.group(2) or 1)
+        if match.group(0).startswith(("qreg", "qubit")):
+            qubits += size
+        else:
+            bits += size
+    return max(qubits, bits)
+
+
+def _without_comments(text: str) -> str:
+    return _COMMENT.sub(" ", text)
+
+
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,18 @@ from typing import TYPE_CHECKING
 from qrun.manifest import jsonpath
 from qrun.manifest.diagnostics import Issue
 from qrun.manifest.duration import DurationError, parse_duration
-from qrun.manifest.qasm import STANDARD_INCLUDES, header_version, includes
+from qrun.manifest.qasm import STANDARD_INCLUDES, declared_width, header_version, includes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from qrun.manifest.limits import Limits
     from qrun.manifest.source import Folder, YamlSourceMap
 
 __all__ = ["check_references"]
 
+#: Arguments of library circuits that size the circuit (besides any ``*qubit*`` one).
+_SIZE_ARGUMENTS = frozenset({"width", "depth", "reps"})
 _PAULI = re.compile(r"[IXYZ]+\Z")
 _LOCAL_BACKEND = re.compile(r"(aer|fake_.*)\Z")
 
@@ -45,10 +48,13 @@ def _is_number(value: object) -> bool:
 
 
 class _References:
-    def __init__(self, data: dict[str, object], source: YamlSourceMap, folder: Folder) -> None:
+    def __init__(
+        self, data: dict[str, object], source: YamlSourceMap, folder: Folder, limits: Limits
+    ) -> None:
         self.data = data
         self.source = source
         self.folder = folder
+        self.limits = limits
         self.circuits = _mapping(data.get("circuits"))
         self.observables = _mapping(data.get("observables"))
 
@@ -100,6 +106,10 @@ class _References:
                 yield self.issue(
                     jsonpath.child(path, "args"), "`args` go with `library` circuits only"
                 )
+            for key, value in _mapping(circuit.get("args")).items():
+                if "qubit" in key or key in _SIZE_ARGUMENTS:
+                    key_path = jsonpath.child(jsonpath.child(path, "args"), key)
+                    yield from self.size(key_path, [value], "qubits")
 
     def qasm_text(self, path: str, text: str, file: str | None) -> Iterator[Issue]:
         """The header of OpenQASM ``text`` (written at ``path``, or in ``file``), and its
@@ -114,6 +124,9 @@ class _References:
         if version not in STANDARD_INCLUDES:
             yield self.issue(path, f"OpenQASM {version} is not supported; use version 2 or 3")
             return
+        too_wide = self.limits.exceeded("qubits", declared_width(text))
+        if too_wide:
+            yield self.issue(path, f"the program declares {too_wide}")
         standard = STANDARD_INCLUDES[version]
         for include in includes(text):
             if include.name == standard:
@@ -191,10 +204,22 @@ class _References:
         if isinstance(values, list):
             yield from self.nested_numbers(path, values)
         generator = _mapping(values)
-        linspace = _mapping(generator.get("linspace"))
-        if linspace and not all(_finite(linspace.get(key)) for key in ("start", "stop")):
-            yield self.issue(jsonpath.child(path, "linspace"), "start and stop must be finite")
-        yield from self.random_range(jsonpath.child(path, "random"), generator.get("random"))
+        linspace_path = jsonpath.child(path, "linspace")
+        num = _mapping(generator.get("linspace")).get("num")
+        yield from self.size(jsonpath.child(linspace_path, "num"), [num], "parameter_sets")
+        random = generator.get("random")
+        random_path = jsonpath.child(path, "random")
+        yield from self.random_range(random_path, random)
+        shape = _sequence(_mapping(random).get("shape"))
+        yield from self.size(jsonpath.child(random_path, "shape"), shape, "parameter_sets")
+
+    def size(self, path: str, factors: list[object], limit: str) -> Iterator[Issue]:
+        """The product of ``factors`` (whole numbers; others were judged already) held
+        against ``limit``."""
+        if factors and all(isinstance(item, int) and item > 0 for item in factors):
+            too_large = self.limits.exceeded(limit, math.prod(factors))  # type: ignore[arg-type]
+            if too_large:
+                yield self.issue(path, too_large)
 
     def nested_numbers(self, path: str, values: list[object]) -> Iterator[Issue]:
         yield from self.rectangular(path, values, "parameter values")
@@ -205,10 +230,8 @@ class _References:
     def random_range(self, path: str, random: object) -> Iterator[Issue]:
         random = _mapping(random)
         low, high = random.get("low"), random.get("high")
-        if _finite(low) and _finite(high) and not float(low) < float(high):  # type: ignore[arg-type]
+        if _is_number(low) and _is_number(high) and not float(low) < float(high):  # type: ignore[arg-type]
             yield self.issue(path, f"low ({low}) must be less than high ({high})")
-        elif random and not (_finite(low) and _finite(high)) and _is_number(low):
-            yield self.issue(path, "low and high must be finite numbers")
 
     def primitives(self) -> Iterator[Issue]:
         for index, primitive in enumerate(_sequence(self.data.get("primitives"))):
@@ -244,9 +267,6 @@ class _References:
             x0_path = jsonpath.child(path, "x0")
             if isinstance(x0, dict):
                 yield from self.random_range(jsonpath.child(x0_path, "random"), x0.get("random"))
-            for item_index, item in enumerate(_sequence(x0)):
-                if _is_number(item) and not _finite(item):
-                    yield self.issue(jsonpath.child(x0_path, item_index), "x0 must be finite")
 
     def unique_names(self) -> Iterator[Issue]:
         seen: dict[str, str] = {}
@@ -267,10 +287,6 @@ class _References:
                     seen[name] = path
 
 
-def _finite(value: object) -> bool:
-    return _is_number(value) and math.isfinite(value)  # type: ignore[arg-type]
-
-
 def _unknown(kind: str, name: str, known: dict[str, object]) -> str:
     message = f"unknown {kind} {name!r}"
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
@@ -281,9 +297,11 @@ def _unknown(kind: str, name: str, known: dict[str, object]) -> str:
     return f"{message}; define it under `{kind}s:`"
 
 
-def check_references(data: object, source: YamlSourceMap, folder: Folder) -> list[Issue]:
+def check_references(
+    data: object, source: YamlSourceMap, folder: Folder, limits: Limits
+) -> list[Issue]:
     """Every cross-reference and sanity problem in ``data`` (a manifest's values); files
-    it names are read from ``folder``."""
+    it names are read from ``folder``, sizes held against ``limits``."""
     if not isinstance(data, dict):
         return []
-    return list(_References(data, source, folder).all())
+    return list(_References(data, source, folder, limits).all())
