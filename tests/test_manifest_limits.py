@@ -134,3 +134,18 @@ class TestOtherLibraryArguments:
         text = _library(3).replace("num_qubits: 3", "num_qubits: 3, depth: 2, seed: 123456")
         text = text.replace("efficient_su2", "random_circuit")
         assert _validate(tmp_path, text, capsys) == ""
+
+
+class TestNameLengths:
+    """If a name is too long to name results or a record folder, validate says how long
+    it may be, without repeating all of it."""
+
+    def test_metadata_name(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        text = "metadata: {name: " + "b" * 300 + "}\n"
+        out = _validate(tmp_path, text, capsys)
+        assert out == "3:18: $.metadata.name: expected at most 100 characters, got 300\n"
+
+    def test_circuit_name(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        name = "c" * 70
+        out = _validate(tmp_path, _library(3).replace("wide", name), capsys)
+        assert out.startswith(f"4:3: $.circuits.{name}: key '{name[:37]}...': expected at most 64")

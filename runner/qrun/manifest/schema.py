@@ -267,8 +267,13 @@ class _Translator:
 
     def _on_property_name(self, error: ValidationError, path: str) -> Iterator[Issue]:
         key = str(error.instance)
-        expected = self._custom(error) or error.message
-        yield self.source.key_issue(jsonpath.child(path, key), f"key {key!r}: {expected}")
+        if error.validator == "maxLength":
+            expected = f"expected at most {error.validator_value} characters, got {len(key):,}"
+            shown = key[:37] + "..."
+        else:
+            expected = self._custom(error) or error.message
+            shown = key
+        yield self.source.key_issue(jsonpath.child(path, key), f"key {shown!r}: {expected}")
 
     def _on_required(self, error: ValidationError, path: str) -> Iterator[Issue]:
         custom = self._custom(error)
@@ -311,6 +316,12 @@ class _Translator:
             path,
             f"expected {kind} {relation} {error.validator_value}, got {error.instance}",
             error.instance,
+        )
+
+    def _on_maxLength(self, error: ValidationError, path: str) -> Iterator[Issue]:
+        length = len(error.instance) if isinstance(error.instance, str) else 0
+        yield self.source.issue(
+            path, f"expected at most {error.validator_value} characters, got {length:,}"
         )
 
     def _on_minItems(self, error: ValidationError, path: str) -> Iterator[Issue]:
