@@ -95,6 +95,18 @@ class TestExitCodes:
         assert "ZeroDivisionError: oops" in err
         assert err.endswith("please report it with the traceback above.\n")
 
+    def test_panic_of_an_extension_is_a_bug(
+        self, exploding: types.ModuleType, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        class PanicException(BaseException):
+            """What a compiled extension raises when it panics (not an Exception)."""
+
+        exploding.error = PanicException("index out of bounds")  # type: ignore[attr-defined]
+        assert cli.main(["boom"]) == EXIT_BUG
+        err = capsys.readouterr().err
+        assert "PanicException: index out of bounds" in err
+        assert "internal error" in err
+
     def test_interrupt_exits_130(
         self, exploding: types.ModuleType, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -129,7 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    except Exception:  # noqa: BLE001 - the one place that turns a bug into exit code 3
+    except SystemExit:
+        raise
+    except BaseException:  # noqa: BLE001 - the one place that turns a bug into exit code 3
+        # BaseException, not Exception: a panic in a compiled extension (pyo3's
+        # PanicException) derives from BaseException and is a bug all the same.
         traceback.print_exc()
         sys.stderr.write(
             "qrun: internal error (a bug in qrun, not in your manifest); please report it "
