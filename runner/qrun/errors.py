@@ -20,6 +20,12 @@ interrupt exits 130. ``qrun.cli`` is the one place that turns these into exit co
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 __all__ = [
     "EXIT_BUG",
     "EXIT_INTERRUPTED",
@@ -35,6 +41,7 @@ __all__ = [
     "SessionClosedError",
     "SessionError",
     "UsageError",
+    "about",
 ]
 
 EXIT_OK = 0
@@ -45,9 +52,29 @@ EXIT_INTERRUPTED = 130
 
 
 class QrunError(Exception):
-    """An error the user can act on; shown as one message, never as a traceback."""
+    """An error the user can act on; shown as one message, never as a traceback.
+
+    ``subject`` is what the error is about (the manifest a command was working on); it
+    is shown first, so that the user of several manifests knows which one failed.
+    """
 
     exit_code = EXIT_USER
+    subject: str | None = None
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return message if self.subject is None else f"{self.subject}: {message}"
+
+
+@contextmanager
+def about(subject: str) -> Iterator[None]:
+    """Errors raised inside name ``subject`` (unless they already name one)."""
+    try:
+        yield
+    except QrunError as error:
+        if error.subject is None and not str(error).startswith(subject):
+            error.subject = subject
+        raise
 
 
 class UsageError(QrunError):

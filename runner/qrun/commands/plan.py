@@ -22,20 +22,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from qrun.errors import EXIT_OK
+    from qrun.errors import EXIT_OK, about
     from qrun.manifest.load import load_manifest
     from qrun.providers import Service, provider_for
     from qrun.run.pipeline import service_settings
     from qrun.run.plan import make_plan
     from qrun.run.review import describe_plan, render_plan
 
-    manifest = load_manifest(args.manifest)
-    overrides = Service(channel=args.channel, instance=args.instance, url=args.url)
-    provider = provider_for(manifest.backend.kind, service_settings(manifest, overrides))
-    try:
-        view = describe_plan(make_plan(manifest, provider))
-    finally:
-        provider.shutdown()
+    with about(str(args.manifest)):
+        manifest = load_manifest(args.manifest)
+        overrides = Service(channel=args.channel, instance=args.instance, url=args.url)
+        provider = provider_for(manifest.backend.kind, service_settings(manifest, overrides))
+        try:
+            view = describe_plan(make_plan(manifest, provider))
+        finally:
+            provider.shutdown()
     if args.json:
         sys.stdout.write(json.dumps(view, indent=2) + "\n")
     else:
