@@ -40,8 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from qrun.clock import VirtualClock
-from qrun.engine.session import iso_time
+from qrun.clock import VirtualClock, iso_time
 from qrun.errors import QrunError
 from qrun.serve.errors import ApiError
 

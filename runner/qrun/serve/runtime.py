@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from qrun.engine.session import iso_time
+from qrun.clock import iso_time
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
 from qrun.serve.encoding import EncodingError, Job, decode_pubs
 from qrun.serve.errors import ApiError
