@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from qrun.clock import Deadlock, SystemClock, VirtualClock
+from qrun.clock import Deadlock, SystemClock, VirtualClock, iso_time
 
 
 class TestVirtualClock:
@@ -90,6 +90,39 @@ class TestSystemClock:
         assert _clock_threads() == before
         clock.call_at(clock.now(), fired.set)  # due at once, but no thread runs it
         assert _clock_threads() == before and not fired.is_set()
+
+
+class TestDeclaredKind:
+    """If a clock is asked what it is, it says whether its time is modelled and movable."""
+
+    def test_virtual_time_is_modelled_and_moved_through_its_control(self) -> None:
+        clock = VirtualClock(0.0)
+        control = clock.control()
+        assert clock.modelled and control is not None
+        control.advance(5)
+        assert clock.now() == 5
+
+    def test_real_time_is_neither(self) -> None:
+        clock = SystemClock()
+        assert not clock.modelled and clock.control() is None
+
+
+class TestIsoTime:
+    """If clock seconds are written as a date-time, it is ISO-8601 UTC ending in Z."""
+
+    @pytest.mark.parametrize(
+        ("seconds", "basic", "text"),
+        [
+            (1_767_225_600.0, False, "2026-01-01T00:00:00Z"),
+            (1_767_225_600.25, False, "2026-01-01T00:00:00.250000Z"),
+            (1_767_225_661.75, True, "20260101T000101Z"),
+        ],
+    )
+    def test_extended_and_basic_forms(self, seconds: float, basic: bool, text: str) -> None:
+        assert iso_time(seconds, basic=basic) == text
+
+    def test_no_time_stays_none(self) -> None:
+        assert iso_time(None) is None
 
 
 class TestEngineShutdown:

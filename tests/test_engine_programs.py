@@ -50,7 +50,8 @@ class TestExecutorJobs:
         assert np.all(item["c"])
         assert in_session.program_result(timeout=600)[0]["c"].shape == (5, 1)
         assert in_session.session_id == session.session_id
-        assert [found.job_id() for found in session.jobs] == [in_session.job_id()]
+        listed = engine.jobs(session_id=session.session_id)
+        assert [found.job_id() for found in listed] == [in_session.job_id()]
         session.close()
 
     def test_reading_the_wrong_kind_of_result_is_an_error(self, engine: Engine) -> None:

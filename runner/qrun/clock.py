@@ -10,8 +10,14 @@ Everything that depends on time (session TTLs, job durations, result waits) asks
   from timer to timer until the condition holds. Tests and the conformance suite use it,
   so an eight-hour TTL expires in microseconds and no test ever sleeps.
 
+A clock declares what it is rather than being recognised by its class: ``modelled`` says
+whether its time is a model that moves only when told, and :meth:`~Clock.control` offers
+the means to move it (None on a clock whose time moves by itself).
+
 Timer callbacks never run while a clock holds its own lock, so a callback may schedule
 new timers or call ``notify`` freely.
+
+:func:`iso_time` is qrun's one way of writing a clock's seconds as a UTC date-time.
 """
 
 from __future__ import annotations
@@ -22,12 +28,22 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Protocol, overload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Clock", "Deadlock", "SystemClock", "Timer", "VirtualClock", "monotonic"]
+__all__ = [
+    "Clock",
+    "Deadlock",
+    "SystemClock",
+    "TimeControl",
+    "Timer",
+    "VirtualClock",
+    "iso_time",
+    "monotonic",
+]
 
 #: 2026-01-01T00:00:00Z, where a virtual clock starts unless told otherwise.
 DEFAULT_VIRTUAL_START = 1_767_225_600.0
@@ -36,6 +52,25 @@ DEFAULT_VIRTUAL_START = 1_767_225_600.0
 def monotonic() -> float:
     """Seconds on a clock that never jumps, for measuring how long something took."""
     return time.perf_counter()
+
+
+@overload
+def iso_time(seconds: float, *, basic: bool = False) -> str: ...
+@overload
+def iso_time(seconds: None, *, basic: bool = False) -> None: ...
+def iso_time(seconds: float | None, *, basic: bool = False) -> str | None:
+    """Clock seconds as an ISO-8601 UTC date-time ending in ``Z`` (None stays None).
+
+    ``2026-01-01T00:00:00Z``, with a fraction of a second in microseconds when there is one
+    (``2026-01-01T00:00:00.250000Z``); ``basic`` gives the compact form in whole seconds
+    that fits a file name (``20260101T000000Z``).
+    """
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if basic:
+        return moment.strftime("%Y%m%dT%H%M%SZ")
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class Deadlock(RuntimeError):
@@ -48,8 +83,25 @@ class Timer(Protocol):
     def cancel(self) -> None: ...
 
 
+class TimeControl(Protocol):
+    """Moves a modelled clock's time forward on request."""
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``, firing every timer that falls due on the way."""
+        ...
+
+
 class Clock(Protocol):
     """Reads time, schedules callbacks and waits for conditions."""
+
+    @property
+    def modelled(self) -> bool:
+        """Whether time is a model that moves only when told (True), or real time."""
+        ...
+
+    def control(self) -> TimeControl | None:
+        """The means to move time by hand, or None if time moves by itself."""
+        ...
 
     def now(self) -> float:
         """The current time in POSIX seconds."""
@@ -103,6 +155,8 @@ class _TimerHeap:
 class SystemClock:
     """Real time; timers run on one daemon thread, in due order, until :meth:`close`."""
 
+    modelled = False
+
     def __init__(self) -> None:
         self._timers = _TimerHeap()
         self._timer_cond = threading.Condition()
@@ -112,6 +166,10 @@ class SystemClock:
 
     def now(self) -> float:
         return time.time()
+
+    def control(self) -> None:
+        """Real time cannot be moved by hand."""
+        return
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         with self._timer_cond:
@@ -170,6 +228,8 @@ class SystemClock:
 class VirtualClock:
     """Time that moves only when told; every due timer fires at its own time, in order."""
 
+    modelled = True
+
     def __init__(self, start: float = DEFAULT_VIRTUAL_START) -> None:
         self._now = start
         self._timers = _TimerHeap()
@@ -179,6 +239,10 @@ class VirtualClock:
 
     def now(self) -> float:
         return self._now
+
+    def control(self) -> VirtualClock:
+        """This clock itself: :meth:`advance` moves it."""
+        return self
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         with self._lock:

@@ -10,7 +10,7 @@ from qrun.engine.backends import BackendSpec
 from qrun.engine.core import DEFAULT_PRECISION, DEFAULT_SHOTS, Engine
 from qrun.engine.executor import Executor, NullExecutor, ProcessExecutor, ThreadExecutor
 from qrun.engine.instance import Instance, PricingPlan
-from qrun.engine.job import JobHandle, JobStatus
+from qrun.engine.job import EndReason, JobHandle, JobStatus
 from qrun.engine.routing import RoutingExecutor
 from qrun.engine.session import STATUSES, SessionHandle, SessionState
 from qrun.engine.work import Outcome, Program, Work
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_SHOTS",
     "STATUSES",
     "BackendSpec",
+    "EndReason",
     "Engine",
     "Executor",
     "Instance",

@@ -12,8 +12,9 @@ The engine decides *when* a job runs; an :class:`~qrun.engine.executor.Executor`
   happens the moment its last job ends.
 * Batches never take the backend and have no interactive TTL; their jobs queue in order.
 
-Timing: under a :class:`~qrun.clock.SystemClock` a job takes as long as it computes. Under
-any other clock a job lasts a modelled QPU time (the ``duration`` given at submission, or
+Timing: on a clock whose time is real a job takes as long as it computes. On a clock that
+declares its time ``modelled`` (a :class:`~qrun.clock.VirtualClock`) a job lasts a modelled
+QPU time (the ``duration`` given at submission, or
 :func:`~qrun.engine.timing.estimate_duration`), and its result is delivered at that time.
 
 Choices where the guide is silent, following what the client documents:
@@ -26,12 +27,21 @@ Choices where the guide is silent, following what the client documents:
 * An idle session (no job submitted since opening) closes after the instance's
   ``idle_close``; batches follow the same limits but never deactivate.
 
+Every job ends for a declared :class:`~qrun.engine.job.EndReason` (completed, failed, max
+TTL, cancelled, session cancelled), set here, next to the words a user reads.
+
 Thread safety: every state change happens under one re-entrant lock; executors and clocks
 are called outside it, and waiting on a job never holds it.
 
 Observing: :attr:`Engine.observer`, if set, is called under the lock with the jobs and
 sessions whose state changed, once the operation that changed them has finished (a service
 persists them there). :meth:`Engine.flush` reports pending changes at once.
+
+Handles and engine: a :class:`~qrun.engine.job.JobHandle` or
+:class:`~qrun.engine.session.SessionHandle` holds its state; the engine alone changes it,
+here, and notes the change. A handle reaches back only through the small protocols its
+module declares (:class:`~qrun.engine.job.JobOwner`,
+:class:`~qrun.engine.session.SessionOwner`), so imports run one way: core → job → session.
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ from qrun.clock import SystemClock
 from qrun.engine.backends import backend_spec, default_capacity
 from qrun.engine.executor import ThreadExecutor
 from qrun.engine.instance import Instance
-from qrun.engine.job import FINAL_STATUSES, JobHandle
+from qrun.engine.job import FINAL_STATUSES, EndReason, JobHandle
 from qrun.engine.session import SessionHandle
 from qrun.engine.timing import estimate_duration
 from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS, Work
@@ -70,15 +80,11 @@ if TYPE_CHECKING:
     from qrun.clock import Clock, Timer
     from qrun.engine.backends import BackendSpec
     from qrun.engine.executor import Executor
-    from qrun.engine.job import JobStatus
+    from qrun.engine.session import SessionState
     from qrun.engine.work import Outcome, Program
     from qrun.manifest.model import ExecutionMode
 
 __all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "Engine"]
-
-
-MAX_TTL_REASON = "session max TTL reached: the job was still queued when the session's time ran out"
-CANCEL_REASON = "the session was cancelled while the job was queued"
 
 
 class _Backend:
@@ -107,15 +113,19 @@ class Engine:
         executor: Executor | None = None,
         instances: Iterable[Instance] = (Instance("local"),),
     ) -> None:
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self._owns_clock = clock is None
+        self._own_clock: SystemClock | None = None
+        if clock is None:
+            # A clock made here is this engine's to stop (its timer thread) on shutdown.
+            clock = self._own_clock = SystemClock()
+        self.clock: Clock = clock
         self.executor: Executor = executor if executor is not None else ThreadExecutor()
         self.lock = threading.RLock()
-        self._modelled = not isinstance(self.clock, SystemClock)
+        self._modelled = self.clock.modelled
         self._instances = {instance.name: instance for instance in instances}
         self._backends: dict[str, _Backend] = {}
         self._sessions: dict[str, SessionHandle] = {}
         self._jobs: dict[str, JobHandle] = {}
+        self._session_jobs: dict[SessionHandle, list[JobHandle]] = {}
         self._local = threading.local()
         #: Told, under the lock, which jobs and sessions changed state (see the module doc).
         self.observer: Callable[[list[JobHandle], list[SessionHandle]], None] | None = None
@@ -126,7 +136,7 @@ class Engine:
 
     @property
     def modelled_time(self) -> bool:
-        """Whether jobs last a modelled QPU time (any clock but the system clock) rather
+        """Whether jobs last a modelled QPU time (the clock's time is modelled) rather
         than end the moment their computation does."""
         return self._modelled
 
@@ -224,7 +234,7 @@ class Engine:
         with self.lock:
             if session.state == "closed":
                 return
-            session.stop_accepting()
+            self._stop_accepting(session)
             launches = self._close_now(session) if session.outstanding == 0 else []
         self._after(launches)
 
@@ -233,7 +243,7 @@ class Engine:
         with self.lock:
             if session.state == "closed":
                 return
-            self._drop_queued(session, "CANCELLED", CANCEL_REASON)
+            self._drop_queued(session, EndReason.SESSION_CANCELLED)
             launches = self._close_now(session)
         self._after(launches)
 
@@ -244,7 +254,7 @@ class Engine:
             if session.mode == "batch":
                 return sum(
                     (job.finished if job.finished is not None else now) - job.started
-                    for job in session.jobs
+                    for job in self._session_jobs.get(session, ())
                     if job.started is not None
                 )
             current = 0.0 if session.active_since is None else now - session.active_since
@@ -289,7 +299,7 @@ class Engine:
             )
             self._jobs[job.job_id()] = job
             if session is not None:
-                session.jobs.append(job)
+                self._session_jobs.setdefault(session, []).append(job)
                 session.outstanding += 1
                 _cancel_timer(session, "idle")
                 _cancel_timer(session, "interactive")
@@ -339,7 +349,7 @@ class Engine:
             else:
                 queue.running.discard(job)
                 _cancel(job.finish_timer)
-            job.mark_ended("CANCELLED", self.clock.now(), reason="cancelled by the user")
+            self._end(job, EndReason.CANCELLED, self.clock.now())
             launches = self._job_left(job.session) + self._dispatch(queue)
         self._after(launches)
 
@@ -353,22 +363,8 @@ class Engine:
             for job in self._jobs.values():
                 _cancel(job.finish_timer)
         self.executor.shutdown()
-        if self._owns_clock and isinstance(self.clock, SystemClock):
-            self.clock.close()  # its timer thread would otherwise outlive the engine
-
-    def touch(self, item: JobHandle | SessionHandle) -> None:
-        """Note that ``item`` changed state (called by the handles, under the lock)."""
-        if self.observer is None:
-            return
-        if isinstance(item, JobHandle):
-            self._changed_jobs[item] = None
-        else:
-            self._changed_sessions[item] = None
-
-    def call_after(self, job: JobHandle, callbacks: Iterable[Callable[[JobHandle], None]]) -> None:
-        """Run ``job``'s done callbacks once the operation that ended it has finished
-        (called by the handle, under the lock)."""
-        self._callbacks.extend((callback, job) for callback in callbacks)
+        if self._own_clock is not None:
+            self._own_clock.close()  # its timer thread would otherwise outlive the engine
 
     def flush(self) -> None:
         """Report the changes noted so far to :attr:`observer`, under the lock."""
@@ -380,6 +376,30 @@ class Engine:
             self._changed_jobs.clear()
             self._changed_sessions.clear()
             self.observer(jobs, sessions)
+
+    # State changes (under the lock): each is noted for the observer ---------------------------
+    def _mark_running(self, job: JobHandle, now: float) -> None:
+        job.mark_running(now)
+        if self.observer is not None:
+            self._changed_jobs[job] = None
+
+    def _end(
+        self, job: JobHandle, reason: EndReason, now: float, *, message: str | None = None
+    ) -> None:
+        """End ``job``; its done callbacks run once the operation that ended it has finished."""
+        callbacks = job.mark_ended(reason, now, message=message)
+        self._callbacks.extend((callback, job) for callback in callbacks)
+        if self.observer is not None:
+            self._changed_jobs[job] = None
+
+    def _set_state(self, session: SessionHandle, state: SessionState, now: float) -> None:
+        if session.set_state(state, now) and self.observer is not None:
+            self._changed_sessions[session] = None
+
+    def _stop_accepting(self, session: SessionHandle) -> None:
+        session.stop_accepting()
+        if self.observer is not None:
+            self._changed_sessions[session] = None
 
     # Scheduling (under the lock) ----------------------------------------------------------
     def _backend(self, name: str) -> _Backend:
@@ -405,7 +425,7 @@ class Engine:
         now = self.clock.now()
         del queue.waiting[job]
         queue.running.add(job)
-        job.mark_running(now)
+        self._mark_running(job, now)
         session = job.session
         if session is not None:
             if session.started_at is None:
@@ -414,7 +434,7 @@ class Engine:
                     now + session.max_ttl, partial(self._on_max_ttl, session)
                 )
             if session.state != "active":
-                session.set_state("active", now)
+                self._set_state(session, "active", now)
                 session.activated_at = now
                 session.active_since = now
             if session.mode == "session":
@@ -435,9 +455,9 @@ class Engine:
         queue = self._backends[job.backend_name]
         queue.running.discard(job)
         if job.outcome.error is None:
-            job.mark_ended("DONE", now)
+            self._end(job, EndReason.COMPLETED, now)
         else:
-            job.mark_ended("ERROR", now, reason=job.outcome.error)
+            self._end(job, EndReason.FAILED, now, message=job.outcome.error)
         if job.session is not None:
             job.session.last_job_completed = now
         return self._job_left(job.session) + self._dispatch(queue)
@@ -461,21 +481,21 @@ class Engine:
             )
         return []
 
-    def _drop_queued(self, session: SessionHandle, status: JobStatus, reason: str) -> None:
+    def _drop_queued(self, session: SessionHandle, reason: EndReason) -> None:
         queue = self._backends[session.backend_name]
         now = self.clock.now()
         for job in [job for job in queue.waiting if job.session is session]:
             del queue.waiting[job]
-            job.mark_ended(status, now, reason=reason)
+            self._end(job, reason, now)
             session.outstanding -= 1
 
     def _close_now(self, session: SessionHandle) -> list[JobHandle]:
         now = self.clock.now()
-        session.stop_accepting()
+        self._stop_accepting(session)
         for timer in session.timers.values():
             timer.cancel()
         session.timers.clear()
-        session.set_state("closed", now)
+        self._set_state(session, "closed", now)
         session.closed_at = now
         if session.outstanding == 0:
             _end_active_period(session, now)
@@ -530,7 +550,7 @@ class Engine:
             if session.state != "active" or session.outstanding or not session.accepting_jobs:
                 return
             now = self.clock.now()
-            session.set_state("inactive", now)
+            self._set_state(session, "inactive", now)
             _end_active_period(session, now)
             queue = self._backends[session.backend_name]
             if queue.owner is session:
@@ -543,14 +563,14 @@ class Engine:
             session.timers.pop("max", None)
             if session.state == "closed":
                 return
-            self._drop_queued(session, "ERROR", MAX_TTL_REASON)
+            self._drop_queued(session, EndReason.MAX_TTL)
             launches = self._close_now(session)
         self._after(launches)
 
     def _on_idle_close(self, session: SessionHandle) -> None:
         with self.lock:
             session.timers.pop("idle", None)
-            if session.state != "open" or session.jobs:
+            if session.state != "open" or session in self._session_jobs:
                 return
             launches = self._close_now(session)
         self._after(launches)

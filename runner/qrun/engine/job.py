@@ -1,27 +1,92 @@
-"""Jobs: one primitive call's PUBs, queued on a backend, maybe inside a session."""
+"""Jobs: one primitive call's PUBs, queued on a backend, maybe inside a session.
+
+A job ends for one :class:`EndReason`, declared by the engine when it ends the job; the
+handle carries it next to the human-readable reason (:meth:`JobHandle.error_message`).
+A handle asks its engine only for what :class:`JobOwner` names.
+"""
 
 from __future__ import annotations
 
+import enum
 import threading
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from qrun.errors import JobCancelledError, JobError, JobFailedError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
     from qiskit.primitives import PrimitiveResult
     from qiskit_ibm_runtime.results import QuantumProgramResult
 
-    from qrun.clock import Timer
-    from qrun.engine.core import Engine
+    from qrun.clock import Clock, Timer
     from qrun.engine.session import SessionHandle
     from qrun.engine.work import Outcome, Program, Work
 
-__all__ = ["FINAL_STATUSES", "JobHandle", "JobStatus"]
+__all__ = ["FINAL_STATUSES", "EndReason", "JobHandle", "JobOwner", "JobStatus"]
 
 JobStatus = Literal["QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED"]
 FINAL_STATUSES: frozenset[JobStatus] = frozenset({"DONE", "ERROR", "CANCELLED"})
+
+
+class EndReason(enum.Enum):
+    """Why a job ended; the status it ended in follows from it."""
+
+    #: It ran and has a result (DONE).
+    COMPLETED = "completed"
+    #: Its computation failed; the message says how (ERROR).
+    FAILED = "failed"
+    #: Its session's max TTL ran out while it was still queued (ERROR).
+    MAX_TTL = "max-ttl"
+    #: Its user cancelled it (CANCELLED).
+    CANCELLED = "cancelled"
+    #: Its session was cancelled while it was still queued (CANCELLED).
+    SESSION_CANCELLED = "session-cancelled"
+
+    @property
+    def status(self) -> JobStatus:
+        """The final status of a job that ended for this reason."""
+        return _STATUS[self]
+
+    @property
+    def message(self) -> str | None:
+        """The human-readable reason, where the reason alone says it (None otherwise)."""
+        return _MESSAGES.get(self)
+
+
+_STATUS: dict[EndReason, JobStatus] = {
+    EndReason.COMPLETED: "DONE",
+    EndReason.FAILED: "ERROR",
+    EndReason.MAX_TTL: "ERROR",
+    EndReason.CANCELLED: "CANCELLED",
+    EndReason.SESSION_CANCELLED: "CANCELLED",
+}
+_MESSAGES = {
+    EndReason.MAX_TTL: (
+        "session max TTL reached: the job was still queued when the session's time ran out"
+    ),
+    EndReason.CANCELLED: "cancelled by the user",
+    EndReason.SESSION_CANCELLED: "the session was cancelled while the job was queued",
+}
+
+
+class JobOwner(Protocol):
+    """What a job handle needs from the engine that owns it."""
+
+    @property
+    def clock(self) -> Clock:
+        """The clock a wait for the job's end runs on."""
+        ...
+
+    @property
+    def lock(self) -> AbstractContextManager[object]:
+        """The lock every change of the job's state is made under."""
+        ...
+
+    def cancel_job(self, job: JobHandle) -> None:
+        """Cancel ``job`` if it has not ended."""
+        ...
 
 
 class JobHandle:
@@ -33,7 +98,7 @@ class JobHandle:
 
     def __init__(
         self,
-        engine: Engine,
+        owner: JobOwner,
         job_id: str,
         work: Work,
         *,
@@ -43,7 +108,7 @@ class JobHandle:
         duration: float | None,
         created: float,
     ) -> None:
-        self._engine = engine
+        self._owner = owner
         self._id = job_id
         self.work = work
         self.program: Program = work.program
@@ -58,6 +123,7 @@ class JobHandle:
         self._status: JobStatus = "QUEUED"
         self._result: PrimitiveResult[object] | None = None
         self._error: str | None = None
+        self._end_reason: EndReason | None = None
         # Execution bookkeeping, owned by the engine.
         self.computed = threading.Event()
         self.outcome: Outcome | None = None
@@ -93,8 +159,13 @@ class JobHandle:
         return self._status in FINAL_STATUSES
 
     def error_message(self) -> str | None:
-        """Why the job failed or was cancelled (None otherwise)."""
+        """Why the job failed or was cancelled, in words (None otherwise)."""
         return self._error
+
+    @property
+    def end_reason(self) -> EndReason | None:
+        """Why the job ended (None while it is queued or running)."""
+        return self._end_reason
 
     def result(self, timeout: float | None = None) -> PrimitiveResult[object]:
         """Wait for the job to end and return its result.
@@ -123,14 +194,14 @@ class JobHandle:
         return outcome.program_result
 
     def _wait_for_end(self, timeout: float | None) -> None:
-        if not self._engine.clock.wait_for(self.in_final_state, timeout):
+        if not self._owner.clock.wait_for(self.in_final_state, timeout):
             raise JobError(self._id, f"still {self._status} after waiting {timeout} s")
         if self._status == "CANCELLED":
             raise JobCancelledError(self._id, self._error or "cancelled")
 
     def cancel(self) -> None:
         """Cancel the job if it has not ended (a running job stops counting at once)."""
-        self._engine.cancel_job(self)
+        self._owner.cancel_job(self)
 
     def add_done_callback(self, callback: Callable[[JobHandle], None]) -> None:
         """Call ``callback(job)`` once the job is DONE, ERROR or CANCELLED (at once if it
@@ -138,7 +209,7 @@ class JobHandle:
 
         Waiting this way costs nothing while the job runs: no thread blocks on it.
         """
-        with self._engine.lock:
+        with self._owner.lock:
             if not self.in_final_state():
                 self._callbacks.append(callback)
                 return
@@ -148,15 +219,16 @@ class JobHandle:
     def mark_running(self, now: float) -> None:
         self._status = "RUNNING"
         self.started = now
-        self._engine.touch(self)
 
-    def mark_ended(self, status: JobStatus, now: float, *, reason: str | None = None) -> None:
+    def mark_ended(
+        self, reason: EndReason, now: float, *, message: str | None = None
+    ) -> list[Callable[[JobHandle], None]]:
+        """End the job; returns the done callbacks, for the engine to run outside its lock."""
         self.finished = now
-        self._error = reason
-        if status == "DONE" and self.outcome is not None:
+        self._end_reason = reason
+        self._error = message if message is not None else reason.message
+        if reason is EndReason.COMPLETED and self.outcome is not None:
             self._result = self.outcome.result
-        self._status = status
-        self._engine.touch(self)
-        if self._callbacks:
-            self._engine.call_after(self, self._callbacks)
-            self._callbacks = []
+        self._status = reason.status
+        callbacks, self._callbacks = self._callbacks, []
+        return callbacks

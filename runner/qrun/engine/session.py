@@ -7,21 +7,24 @@ status strings are derived exactly as ``qiskit_ibm_runtime.Session.status()`` de
 
 ``details()`` reports the instance's interactive TTL for batches too (the service's field is
 per instance), although a batch never waits for it; ``active_timeout`` equals ``max_time``.
+
+A handle asks its engine only for what :class:`SessionOwner` names.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from qrun.clock import iso_time
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from qrun.clock import Timer
-    from qrun.engine.core import Engine
     from qrun.engine.instance import Instance
-    from qrun.engine.job import JobHandle
     from qrun.manifest.model import ExecutionMode
 
-__all__ = ["STATUSES", "SessionHandle", "SessionState", "iso_time"]
+__all__ = ["STATUSES", "SessionHandle", "SessionOwner", "SessionState"]
 
 SessionState = Literal["open", "active", "inactive", "closed"]
 
@@ -33,11 +36,25 @@ CLOSED = "Closed"
 STATUSES = (PENDING, ACCEPTING, NOT_ACCEPTING, CLOSED)
 
 
-def iso_time(seconds: float | None) -> str | None:
-    """Clock seconds as an ISO-8601 UTC string (``...Z``), or None."""
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+class SessionOwner(Protocol):
+    """What a session handle needs from the engine that owns it."""
+
+    @property
+    def lock(self) -> AbstractContextManager[object]:
+        """The lock every change of the session's state is made under."""
+        ...
+
+    def usage(self, session: SessionHandle) -> float:
+        """Seconds of use of ``session`` so far."""
+        ...
+
+    def close_session(self, session: SessionHandle) -> None:
+        """Stop ``session`` accepting jobs; it closes once its jobs have ended."""
+        ...
+
+    def cancel_session(self, session: SessionHandle) -> None:
+        """Close ``session`` now, cancelling its queued jobs."""
+        ...
 
 
 class SessionHandle:
@@ -49,7 +66,7 @@ class SessionHandle:
 
     def __init__(
         self,
-        engine: Engine,
+        owner: SessionOwner,
         session_id: str,
         *,
         backend_name: str,
@@ -58,7 +75,7 @@ class SessionHandle:
         max_ttl: float,
         opened: float,
     ) -> None:
-        self._engine = engine
+        self._owner = owner
         self.session_id = session_id
         self.backend_name = backend_name
         self.instance = instance
@@ -71,7 +88,6 @@ class SessionHandle:
         self.closed_at: float | None = None
         self.last_job_started: float | None = None
         self.last_job_completed: float | None = None
-        self.jobs: list[JobHandle] = []
         self.outstanding = 0  # jobs queued or running
         self.timers: dict[str, Timer] = {}
         self.active_since: float | None = None
@@ -111,11 +127,11 @@ class SessionHandle:
         last job completes, whichever is last (summed over its active periods). A batch is in
         use while its jobs run.
         """
-        return self._engine.usage(self)
+        return self._owner.usage(self)
 
     def details(self) -> dict[str, object]:
         """The keys and meanings of ``qiskit_ibm_runtime.Session.details()``."""
-        with self._engine.lock:
+        with self._owner.lock:
             return {
                 "id": self.session_id,
                 "backend_name": self.backend_name,
@@ -130,7 +146,7 @@ class SessionHandle:
                 "closed_at": iso_time(self.closed_at),
                 "activated_at": iso_time(self.activated_at),
                 "mode": "dedicated" if self.mode == "session" else "batch",
-                "usage_time": self._engine.usage(self),
+                "usage_time": self._owner.usage(self),
                 "timestamps": [
                     {"status": status, "timestamp": iso_time(when)}
                     for status, when in self.transitions
@@ -140,20 +156,20 @@ class SessionHandle:
     def close(self) -> None:
         """Stop accepting jobs; queued and running ones still run (within max TTL), then the
         session closes at once."""
-        self._engine.close_session(self)
+        self._owner.close_session(self)
 
     def cancel(self) -> None:
         """Close now and cancel every queued job (a job already running finishes)."""
-        self._engine.cancel_session(self)
+        self._owner.cancel_session(self)
 
     # Transitions, called by the engine under its lock.
-    def set_state(self, state: SessionState, now: float) -> None:
+    def set_state(self, state: SessionState, now: float) -> bool:
+        """Move to ``state``; whether that changed anything."""
         if state == self._state:
-            return
+            return False
         self._state = state
         self.transitions.append((state, now))
-        self._engine.touch(self)
+        return True
 
     def stop_accepting(self) -> None:
         self._accepting = False
-        self._engine.touch(self)

@@ -1,9 +1,10 @@
-"""The admin API of a ``qrun serve`` process that runs on a virtual clock.
+"""The admin API of a ``qrun serve`` process whose clock can be moved by hand.
 
 Under a virtual clock nothing moves until told: a job that started runs for its modelled
 QPU time, and TTLs expire, only when an administrator advances the clock. These endpoints
 do that, so a test or a conformance suite drives real lifecycle timing over HTTP without
-waiting. They exist only when the service runs with ``--virtual-clock`` (or
+waiting. They exist only when the engine's clock offers a
+:class:`~qrun.clock.TimeControl` — when the service runs with ``--virtual-clock`` (or
 ``create_app(..., clock=VirtualClock())``); on the system clock every admin path answers
 404 ``admin_disabled``.
 
@@ -40,39 +41,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from qrun.clock import VirtualClock
-from qrun.engine.session import iso_time
+from qrun.clock import iso_time
 from qrun.errors import QrunError
 from qrun.serve.errors import ApiError
+from qrun.serve.state import serve_state
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from qrun.serve.app import ServeState
+    from qrun.clock import TimeControl
+    from qrun.serve.state import ServeState
 
-__all__ = ["ADMIN_PREFIX", "MAX_SECONDS", "ROUTES", "virtual_clock"]
+__all__ = ["ADMIN_PREFIX", "MAX_SECONDS", "ROUTES"]
 
 ADMIN_PREFIX = "/admin/v1"
 #: The longest step or duration the admin API accepts (ten years), so time stays printable.
 MAX_SECONDS = 10 * 365 * 86400
 
 
-def virtual_clock(state: ServeState) -> VirtualClock | None:
-    """The engine's clock if it is virtual (the admin API is on), else None."""
-    clock = state.engine.clock
-    return clock if isinstance(clock, VirtualClock) else None
-
-
-def _state(request: Request) -> ServeState:
-    state: ServeState = request.app.state.serve
-    return state
-
-
-def _authorised(request: Request) -> tuple[ServeState, VirtualClock]:
-    state = _state(request)
-    clock = virtual_clock(state)
-    if clock is None or state.admin_key is None:
+def _authorised(request: Request) -> tuple[ServeState, TimeControl]:
+    state = serve_state(request)
+    control = state.time_control
+    if control is None or state.admin_key is None:
         raise ApiError(
             404,
             "admin_disabled",
@@ -85,7 +76,7 @@ def _authorised(request: Request) -> tuple[ServeState, VirtualClock]:
         raise ApiError(
             401, "unauthorized", "The admin API needs 'Authorization: Bearer <admin key>'."
         )
-    return state, clock
+    return state, control
 
 
 def _seconds(body: dict[str, object], key: str, *, nullable: bool = False) -> float | None:
@@ -102,26 +93,26 @@ def _seconds(body: dict[str, object], key: str, *, nullable: bool = False) -> fl
     return seconds
 
 
-def _now(clock: VirtualClock) -> JSONResponse:
-    return JSONResponse({"now": iso_time(clock.now())})
+def _now(state: ServeState) -> JSONResponse:
+    return JSONResponse({"now": iso_time(state.engine.clock.now())})
 
 
 async def _get_clock(request: Request) -> Response:
-    _, clock = _authorised(request)
-    return _now(clock)
+    state, _control = _authorised(request)
+    return _now(state)
 
 
 async def _advance(request: Request) -> Response:
-    state, clock = _authorised(request)
+    state, control = _authorised(request)
     seconds = _seconds(await state.body(request), "seconds")
     assert seconds is not None
     # Timers may wait on a job's computation: keep the event loop free meanwhile.
-    await run_in_threadpool(clock.advance, seconds)
-    return _now(clock)
+    await run_in_threadpool(control.advance, seconds)
+    return _now(state)
 
 
 async def _job_duration(request: Request) -> Response:
-    state, _clock = _authorised(request)
+    state, _control = _authorised(request)
     seconds = _seconds(await state.body(request), "seconds")
     job_id = str(request.path_params["id"])
     try:
@@ -140,7 +131,7 @@ async def _job_duration(request: Request) -> Response:
 
 
 async def _default_duration(request: Request) -> Response:
-    state, _clock = _authorised(request)
+    state, _control = _authorised(request)
     body = await state.body(request)
     if "default_seconds" not in body:
         raise ApiError(400, "invalid_seconds", "'default_seconds' is required (a number or null).")

@@ -1,5 +1,8 @@
 """The ``qrun serve`` web application: IAM, instance lookup and the Runtime API.
 
+The application assembles the routes of :mod:`.runtime` and :mod:`.admin` with its own
+around one :class:`~qrun.serve.state.ServeState`.
+
 Paths (all on one port):
 
 - ``POST /identity/token`` — IAM: a form-encoded API key for a bearer token;
@@ -19,8 +22,6 @@ reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.e
 
 from __future__ import annotations
 
-import json
-import secrets
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -32,16 +33,12 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qrun.clock import SystemClock, VirtualClock
-from qrun.engine import Engine, Instance, ThreadExecutor
-from qrun.serve import admin
-from qrun.serve.auth import TokenIssuer
-from qrun.serve.catalog import Catalog
+from qrun.engine import Engine, ThreadExecutor
+from qrun.serve.admin import ROUTES as ADMIN_ROUTES
 from qrun.serve.errors import ApiError, error_body, error_response
-from qrun.serve.ledger import Ledger
 from qrun.serve.requestlog import RequestLog
-from qrun.serve.runtime import ROUTES
-from qrun.serve.store import Store
+from qrun.serve.runtime import ROUTES as RUNTIME_ROUTES
+from qrun.serve.state import ServeState, read_body, read_json, serve_state
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,106 +46,13 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from qrun.clock import Clock
-    from qrun.serve.config import InstanceConfig, ServeConfig
+    from qrun.serve.config import ServeConfig
 
-__all__ = ["STORE_FILE", "ServeState", "create_app", "openapi", "read_body", "read_json"]
-
-#: The SQLite file a service keeps in its ``--data-dir``.
-STORE_FILE = "serve.sqlite3"
-
-
-class ServeState:
-    """Everything the handlers share: configuration, catalog, tokens, and the engine.
-
-    The engine's instances are named by CRN. Tokens always follow real time (the client
-    checks their expiry against its own clock), whatever clock the engine runs on. On a
-    virtual clock the admin API is on, guarded by :attr:`admin_key`.
-    """
-
-    def __init__(
-        self, config: ServeConfig, engine: Engine | None = None, data_dir: Path | None = None
-    ) -> None:
-        self.config = config
-        self.catalog = Catalog(config.backends)
-        self.tokens = TokenIssuer(config, SystemClock().now)
-        self.engine = engine if engine is not None else Engine(executor=ThreadExecutor())
-        #: The admin API's key; None when the engine runs on the system clock (no admin API).
-        self.admin_key: str | None = None
-        if isinstance(self.engine.clock, VirtualClock):
-            self.admin_key = config.admin_key or secrets.token_urlsafe(24)
-        #: Modelled seconds for jobs submitted from now on (None: estimated per job).
-        self.default_duration: float | None = None
-        for item in config.instances:
-            self.engine.add_instance(
-                Instance(
-                    item.crn,
-                    plan=item.plan,
-                    interactive_ttl=item.interactive_ttl,
-                    max_ttl=item.max_ttl,
-                )
-            )
-        for name in config.backends:
-            self.engine.add_backend(name)
-        self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
-        #: Every job and session, live or (with a store) from an earlier process.
-        self.ledger = Ledger(self.engine, self.store)
-
-    def queue_length(self, backend: str) -> int:
-        """Jobs waiting or running on a backend."""
-        return len(self.engine.jobs(backend=backend, pending=True))
-
-    async def body(self, request: Request) -> dict[str, object]:
-        """The request's JSON object, within the configured size limit."""
-        return await read_json(request, self.config.max_body_bytes)
-
-    def instance_of(self, request: Request) -> InstanceConfig:
-        """The instance a Runtime request acts for; 401/403 when it may not."""
-        grant = self.tokens.check(request.headers.get("authorization"))
-        crn = request.headers.get("service-crn", "")
-        instance = self.config.instance(crn)
-        if instance is None or crn not in grant.crns:
-            raise ApiError(
-                403, "forbidden", f"The access token does not reach the instance {crn!r}."
-            )
-        return instance
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 once it is longer than ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"The request body exceeds {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"The request body exceeds {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def read_json(request: Request, limit: int) -> dict[str, object]:
-    """The body as a JSON object, whatever the ``Content-Type``; 400 when it is not one."""
-    body = await read_body(request, limit)
-    try:
-        document = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ApiError(
-            400, "invalid_json", f"The request body is not valid JSON: {error}"
-        ) from error
-    if not isinstance(document, dict):
-        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
-    return document
-
-
-def _state(request: Request) -> ServeState:
-    state: ServeState = request.app.state.serve
-    return state
+__all__ = ["create_app", "openapi"]
 
 
 async def _identity_token(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     body = (await read_body(request, state.config.max_body_bytes)).decode("utf-8", "replace")
     form = {key: values[0] for key, values in parse_qs(body).items()}
     if form.get("grant_type") != "urn:ibm:params:oauth:grant-type:apikey" or "apikey" not in form:
@@ -157,7 +61,7 @@ async def _identity_token(request: Request) -> Response:
 
 
 async def _search(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     grant = state.tokens.check(request.headers.get("authorization"))
     await read_json(request, state.config.max_body_bytes)
     items = [
@@ -190,26 +94,26 @@ def _backend_name(request: Request, state: ServeState) -> str:
 
 
 async def _backends(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     state.instance_of(request)
     devices = [state.catalog.device(name, state.queue_length(name)) for name in state.catalog.names]
     return JSONResponse({"devices": devices})
 
 
 async def _configuration(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     state.instance_of(request)
     return JSONResponse(state.catalog.configuration(_backend_name(request, state)))
 
 
 async def _properties(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     state.instance_of(request)
     return JSONResponse(state.catalog.properties(_backend_name(request, state)))
 
 
 async def _status(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     state.instance_of(request)
     name = _backend_name(request, state)
     return JSONResponse(state.catalog.status(name, state.queue_length(name)))
@@ -226,12 +130,11 @@ async def _openapi(_request: Request) -> Response:
 
 
 async def _health(request: Request) -> Response:
-    state = _state(request)
-    virtual = isinstance(state.engine.clock, VirtualClock)
+    state = serve_state(request)
     return JSONResponse(
         {
             "status": "ok",
-            "clock": "virtual" if virtual else "system",
+            "clock": "virtual" if state.engine.clock.modelled else "system",
             "durable": state.store is not None,
         }
     )
@@ -266,7 +169,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI application serving ``config``; sessions and jobs run on ``engine``
     (by default a new engine on ``clock`` — the system clock unless given — computing on a
-    thread pool). With a :class:`~qrun.clock.VirtualClock` the admin API is on. With
+    thread pool). On a clock that can be moved by hand (a :class:`~qrun.clock.VirtualClock`)
+    the admin API is on. With
     ``data_dir`` every session, job and result is kept there and survives a restart."""
     if engine is not None and clock is not None:
         raise ValueError("give create_app an engine or a clock, not both")
@@ -284,8 +188,8 @@ def create_app(
             Route(f"{api}/backends/{{name}}/configuration", _configuration, methods=["GET"]),
             Route(f"{api}/backends/{{name}}/properties", _properties, methods=["GET"]),
             Route(f"{api}/backends/{{name}}/status", _status, methods=["GET"]),
-            *ROUTES,
-            *admin.ROUTES,
+            *RUNTIME_ROUTES,
+            *ADMIN_ROUTES,
         ],
         exception_handlers={
             ApiError: _api_error,

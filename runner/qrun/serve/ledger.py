@@ -6,9 +6,9 @@ same shape the store keeps, so a handler treats a job from before a restart exac
 running now. With a store, the ledger is the engine's observer: every change is written as
 it happens, and a completed job's result is encoded and kept once.
 
-Reason codes: a job that failed because its session's max TTL ran out carries
-``reason_code`` 1305 (the client then raises ``RuntimeJobMaxTimeoutError``); other failures
-carry none.
+Reason codes: a job that failed because its session's max TTL ran out (its
+:class:`~qrun.engine.job.EndReason` is ``MAX_TTL``) carries ``reason_code`` 1305 (the
+client then raises ``RuntimeJobMaxTimeoutError``); other failures carry none.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import threading
 from typing import TYPE_CHECKING
 
-from qrun.engine.core import MAX_TTL_REASON
+from qrun.engine.job import EndReason
 from qrun.engine.timing import estimate_duration
 from qrun.errors import QrunError
 from qrun.serve.encoding import encode_result
@@ -89,7 +89,7 @@ class Ledger:
                 started=job.started,
                 finished=job.finished,
                 reason=reason,
-                reason_code=MAX_TIME_REASON_CODE if reason == MAX_TTL_REASON else None,
+                reason_code=MAX_TIME_REASON_CODE if job.end_reason is EndReason.MAX_TTL else None,
                 tags=list(job.job_tags),
                 estimated_seconds=duration
                 if duration is not None

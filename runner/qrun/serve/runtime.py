@@ -33,17 +33,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from qrun.engine.session import iso_time
+from qrun.clock import iso_time
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
 from qrun.serve.encoding import EncodingError, Job, decode_pubs
 from qrun.serve.errors import ApiError
 from qrun.serve.quantum_program import decode_quantum_program
+from qrun.serve.state import serve_state
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
     from qrun.engine import JobHandle, SessionHandle
-    from qrun.serve.app import ServeState
+    from qrun.serve.state import ServeState
     from qrun.serve.store import JobRecord
 
 __all__ = ["ROUTES"]
@@ -76,11 +77,6 @@ _DETAIL_KEYS = {
 }
 
 
-def _state(request: Request) -> ServeState:
-    state: ServeState = request.app.state.serve
-    return state
-
-
 def _session(
     state: ServeState, crn: str, session_id: str
 ) -> tuple[SessionHandle | None, dict[str, object]]:
@@ -109,7 +105,7 @@ def _session_body(details: dict[str, object]) -> dict[str, object]:
 
 
 async def _open_session(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     body = await state.body(request)
     backend = body.get("backend")
@@ -142,14 +138,14 @@ async def _open_session(request: Request) -> Response:
 
 
 async def _get_session(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     _handle, details = _session(state, instance.crn, request.path_params["id"])
     return JSONResponse(_session_body(details))
 
 
 async def _patch_session(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     body = await state.body(request)
     session, _details = _session(state, instance.crn, request.path_params["id"])
@@ -163,7 +159,7 @@ async def _patch_session(request: Request) -> Response:
 
 
 async def _cancel_session(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     session, _details = _session(state, instance.crn, request.path_params["id"])
     if session is not None:
@@ -216,7 +212,7 @@ def _program(value: object) -> Job:
 
 
 async def _submit(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     body = await state.body(request)
     program = _program(body.get("program_id"))
@@ -282,7 +278,7 @@ def _engine_options(options: dict[str, object]) -> dict[str, object]:
 
 
 async def _get_job(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     _handle, job = _job(state, instance.crn, request.path_params["id"])
     exclude = _flag(request.query_params.get("exclude_params"), "exclude_params") or False
@@ -290,7 +286,7 @@ async def _get_job(request: Request) -> Response:
 
 
 async def _results(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     handle, job = _job(state, instance.crn, request.path_params["id"])
     if job.status == "DONE":
@@ -304,7 +300,7 @@ async def _results(request: Request) -> Response:
 
 
 async def _cancel_job(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     handle, job = _job(state, instance.crn, request.path_params["id"])
     if handle is None or job.final:
@@ -314,7 +310,7 @@ async def _cancel_job(request: Request) -> Response:
 
 
 async def _delete_job(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     handle, job = _job(state, instance.crn, request.path_params["id"])
     if handle is not None and not job.final:
@@ -324,7 +320,7 @@ async def _delete_job(request: Request) -> Response:
 
 
 async def _put_tags(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     body = await state.body(request)
     handle, job = _job(state, instance.crn, request.path_params["id"])
@@ -363,7 +359,7 @@ def _instant(value: str | None, name: str) -> float | None:
 
 
 async def _list_jobs(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     query = request.query_params
     program = query.get("program")
@@ -401,7 +397,7 @@ def _run_seconds(job: JobRecord, now: float) -> float:
 
 
 async def _metrics(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     _handle, job = _job(state, instance.crn, request.path_params["id"])
     seconds = _run_seconds(job, state.engine.clock.now())
@@ -424,7 +420,7 @@ async def _metrics(request: Request) -> Response:
 
 
 async def _logs(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     _handle, job = _job(state, instance.crn, request.path_params["id"])
     lines = [f"{iso_time(job.created)} job {job.id} created on {job.backend}"]
@@ -439,7 +435,7 @@ async def _logs(request: Request) -> Response:
 
 
 async def _usage(request: Request) -> Response:
-    state = _state(request)
+    state = serve_state(request)
     instance = state.instance_of(request)
     now = state.engine.clock.now()
     consumed = sum(_run_seconds(job, now) for job in state.ledger.jobs(instance.crn))

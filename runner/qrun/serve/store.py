@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from qrun.engine.session import iso_time
+from qrun.clock import iso_time
 from qrun.errors import QrunError
 
 if TYPE_CHECKING:

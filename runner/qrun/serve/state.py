@@ -1,0 +1,126 @@
+"""What every handler of ``qrun serve`` shares: :class:`ServeState`, and reading a request.
+
+The application (:mod:`.app`) builds one state and keeps it on ``app.state.serve``; the
+route modules (:mod:`.runtime`, :mod:`.admin`) find it with :func:`serve_state`. This
+module imports none of them, so the routes and the app depend on it, never on each other.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import TYPE_CHECKING
+
+from qrun.clock import SystemClock
+from qrun.engine import Engine, Instance, ThreadExecutor
+from qrun.serve.auth import TokenIssuer
+from qrun.serve.catalog import Catalog
+from qrun.serve.errors import ApiError
+from qrun.serve.ledger import Ledger
+from qrun.serve.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from starlette.requests import Request
+
+    from qrun.serve.config import InstanceConfig, ServeConfig
+
+__all__ = ["STORE_FILE", "ServeState", "read_body", "read_json", "serve_state"]
+
+#: The SQLite file a service keeps in its ``--data-dir``.
+STORE_FILE = "serve.sqlite3"
+
+
+class ServeState:
+    """Everything the handlers share: configuration, catalog, tokens, and the engine.
+
+    The engine's instances are named by CRN. Tokens always follow real time (the client
+    checks their expiry against its own clock), whatever clock the engine runs on. When the
+    engine's clock can be moved by hand (a virtual clock) the admin API is on, guarded by
+    :attr:`admin_key`.
+    """
+
+    def __init__(
+        self, config: ServeConfig, engine: Engine | None = None, data_dir: Path | None = None
+    ) -> None:
+        self.config = config
+        self.catalog = Catalog(config.backends)
+        self.tokens = TokenIssuer(config, SystemClock().now)
+        self.engine = engine if engine is not None else Engine(executor=ThreadExecutor())
+        #: What moves the engine's clock by hand; None when its time moves by itself.
+        self.time_control = self.engine.clock.control()
+        #: The admin API's key; None when the clock cannot be moved (no admin API).
+        self.admin_key: str | None = None
+        if self.time_control is not None:
+            self.admin_key = config.admin_key or secrets.token_urlsafe(24)
+        #: Modelled seconds for jobs submitted from now on (None: estimated per job).
+        self.default_duration: float | None = None
+        for item in config.instances:
+            self.engine.add_instance(
+                Instance(
+                    item.crn,
+                    plan=item.plan,
+                    interactive_ttl=item.interactive_ttl,
+                    max_ttl=item.max_ttl,
+                )
+            )
+        for name in config.backends:
+            self.engine.add_backend(name)
+        self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
+        #: Every job and session, live or (with a store) from an earlier process.
+        self.ledger = Ledger(self.engine, self.store)
+
+    def queue_length(self, backend: str) -> int:
+        """Jobs waiting or running on a backend."""
+        return len(self.engine.jobs(backend=backend, pending=True))
+
+    async def body(self, request: Request) -> dict[str, object]:
+        """The request's JSON object, within the configured size limit."""
+        return await read_json(request, self.config.max_body_bytes)
+
+    def instance_of(self, request: Request) -> InstanceConfig:
+        """The instance a Runtime request acts for; 401/403 when it may not."""
+        grant = self.tokens.check(request.headers.get("authorization"))
+        crn = request.headers.get("service-crn", "")
+        instance = self.config.instance(crn)
+        if instance is None or crn not in grant.crns:
+            raise ApiError(
+                403, "forbidden", f"The access token does not reach the instance {crn!r}."
+            )
+        return instance
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 once it is longer than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "payload_too_large", f"The request body exceeds {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large", f"The request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, limit: int) -> dict[str, object]:
+    """The body as a JSON object, whatever the ``Content-Type``; 400 when it is not one."""
+    body = await read_body(request, limit)
+    try:
+        document = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(
+            400, "invalid_json", f"The request body is not valid JSON: {error}"
+        ) from error
+    if not isinstance(document, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    return document
+
+
+def serve_state(request: Request) -> ServeState:
+    """The state of the application that received ``request``."""
+    state: ServeState = request.app.state.serve
+    return state
