@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING
 
 from qrun.engine.backends import AER_GATE_1Q, AER_GATE_2Q, AER_MEASURE
+from qrun.engine.directives import is_directive
 from qrun.engine.work import DEFAULT_PRECISION
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["circuit_duration", "estimate_duration"]
 
-_FREE = frozenset({"barrier", "rz", "id", "delay_zero"})
+#: Gates that take no time: frame changes done in software, and the identity.
+_VIRTUAL = frozenset({"rz", "id", "delay_zero"})
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12}
 
 
@@ -73,7 +75,7 @@ def _instruction_duration(
     operation: object, qubits: tuple[int, ...], target: Target | None
 ) -> float:
     name: str = getattr(operation, "name", "")
-    if name in _FREE:
+    if name in _VIRTUAL or (is_directive(operation) and name != "delay"):
         return 0.0
     if name == "delay":
         unit = getattr(operation, "unit", "dt")

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from qrun.engine.directives import is_directive
 from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS
 from qrun.errors import BackendError
 from qrun.manifest.diagnostics import ManifestError
@@ -48,7 +49,6 @@ __all__ = ["Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
 
 #: Repetition delay assumed between shots when a backend does not report one.
 DEFAULT_REP_DELAY = 250e-6
-_DIRECTIVES = frozenset({"barrier", "delay", "store"})
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def _unsupported_operations(circuit: QuantumCircuit, target: Target) -> set[str]
     unsupported: set[str] = set()
     for instruction in circuit.data:
         name = instruction.operation.name
-        if name in _DIRECTIVES or getattr(instruction.operation, "_directive", False):
+        if is_directive(instruction.operation):
             continue
         if instruction.operation.num_qubits == 0 or not instruction.qubits:
             continue
