@@ -23,6 +23,7 @@ from qiskit_aer.primitives import EstimatorV2
 
 from qrun.clock import SystemClock
 from qrun.engine import Engine
+from qrun.manifest.model import JobOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,7 +58,7 @@ def main() -> None:
     pub = bell_pub()
     direct = EstimatorV2(options={"default_precision": PRECISION})
     engine = Engine(SystemClock())
-    options = {"default_precision": PRECISION}
+    options = JobOptions(default_precision=PRECISION)
 
     def run_direct() -> float:
         return float(direct.run([pub]).result()[0].data.evs)

@@ -8,6 +8,7 @@ from qiskit import QuantumCircuit
 
 from qrun.clock import VirtualClock
 from qrun.engine import Engine, Instance, NullExecutor
+from qrun.manifest.model import JobOptions
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -51,5 +52,5 @@ def run(
         instance=instance,
         session_id=session.session_id if session else None,
         duration=duration,
-        tags=tags,
+        options=JobOptions(job_tags=tuple(tags)),
     )

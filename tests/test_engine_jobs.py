@@ -15,6 +15,7 @@ from qrun.engine import Engine, ProcessExecutor, ThreadExecutor
 from qrun.engine.backends import backend_spec
 from qrun.engine.timing import estimate_duration
 from qrun.errors import BackendError
+from qrun.manifest.model import JobOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,7 +49,9 @@ class TestAer:
     """If a Bell state runs on aer, counts split evenly and ⟨ZZ⟩ is exact within the std."""
 
     def test_bell_sampler(self, engine: Engine) -> None:
-        job = engine.submit("sampler", [bell(True)], backend="aer", options={"default_shots": 4000})
+        job = engine.submit(
+            "sampler", [bell(True)], backend="aer", options=JobOptions(default_shots=4000)
+        )
         counts = job.result()[0].data.meas.get_counts()
         assert set(counts) == {"00", "11"}
         assert sum(counts.values()) == 4000
@@ -58,7 +61,10 @@ class TestAer:
         observables = [SparsePauliOp("ZZ"), SparsePauliOp("XX"), SparsePauliOp("ZI")]
         exact = np.array([1.0, 1.0, 0.0])
         job = engine.submit(
-            "estimator", [(bell(False), observables)], backend="aer", options={"seed_simulator": 3}
+            "estimator",
+            [(bell(False), observables)],
+            backend="aer",
+            options=JobOptions(seed_simulator=3),
         )
         data = job.result()[0].data
         assert np.all(data.stds == pytest.approx(1 / 64))
@@ -82,7 +88,7 @@ class TestFakeBackend:
             "sampler",
             [isa("fake_manila", bell(True))],
             backend="fake_manila",
-            options={"default_shots": 2000, "seed_simulator": 11},
+            options=JobOptions(default_shots=2000, seed_simulator=11),
         )
         counts = job.result()[0].data.meas.get_counts()
         correlated = counts.get("00", 0) + counts.get("11", 0)
@@ -103,7 +109,7 @@ class TestModelledTime:
         engine = Engine(VirtualClock(), ThreadExecutor())
         circuit = isa("fake_manila", bell(True))
         job = engine.submit(
-            "sampler", [circuit], backend="fake_manila", options={"default_shots": 1000}
+            "sampler", [circuit], backend="fake_manila", options=JobOptions(default_shots=1000)
         )
         assert job.result()[0].data.meas.num_shots == 1000
         expected = estimate_duration(job.work, backend_spec("fake_manila"))
@@ -116,7 +122,9 @@ class TestModelledTime:
         spec = backend_spec("aer")
         engine = Engine(VirtualClock(), ThreadExecutor())
         short, long = (
-            engine.submit("sampler", [bell(True)], backend="aer", options={"default_shots": n})
+            engine.submit(
+                "sampler", [bell(True)], backend="aer", options=JobOptions(default_shots=n)
+            )
             for n in (100, 1000)
         )
         assert estimate_duration(long.work, spec) == pytest.approx(
@@ -130,7 +138,9 @@ class TestProcessExecutor:
 
     def test_bell_sampler_in_a_worker_process(self) -> None:
         engine = Engine(SystemClock(), ProcessExecutor(max_workers=1))
-        job = engine.submit("sampler", [bell(True)], backend="aer", options={"default_shots": 500})
+        job = engine.submit(
+            "sampler", [bell(True)], backend="aer", options=JobOptions(default_shots=500)
+        )
         counts = job.result(timeout=60)[0].data.meas.get_counts()
         assert set(counts) == {"00", "11"} and sum(counts.values()) == 500
         engine.shutdown()

@@ -15,6 +15,7 @@ from qiskit.transpiler import generate_preset_pass_manager
 from qrun.clock import SystemClock, VirtualClock
 from qrun.engine import Engine, Instance, NullExecutor, ThreadExecutor
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
+from qrun.manifest.model import JobOptions
 from qrun.testing import Batch, EstimatorV2, LocalService, SamplerV2, Session
 
 if TYPE_CHECKING:
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 @pytest.fixture
 def service() -> Iterator[LocalService]:
     engine = Engine(VirtualClock(), NullExecutor(), instances=[Instance("local")])
+    yield LocalService(engine)
+    engine.shutdown()
+
+
+@pytest.fixture
+def computing() -> Iterator[LocalService]:
+    """A service whose jobs compute on Aer, on the system clock."""
+    engine = Engine(SystemClock(), ThreadExecutor())
     yield LocalService(engine)
     engine.shutdown()
 
@@ -93,6 +102,36 @@ class TestOptions:
         assert job.job_tags == ["cobyla"]
         assert job.work.pubs[0].precision == pytest.approx(0.01)  # type: ignore[union-attr]
         assert service.jobs(tags=["cobyla"]) == [job]
+
+    @pytest.mark.parametrize(
+        ("options", "precision", "expected"),
+        [
+            ({"default_precision": 0.05}, None, 0.05),
+            ({"default_shots": 400, "default_precision": 0.02}, None, 0.05),
+            ({"default_shots": 400}, 0.1, 0.1),
+        ],
+        ids=["default-precision", "shots-override-precision", "run-precision-wins"],
+    )
+    def test_estimator_precision_as_the_client_resolves_it(
+        self,
+        computing: LocalService,
+        options: dict[str, object],
+        precision: float | None,
+        expected: float,
+    ) -> None:
+        estimator = EstimatorV2(mode=computing.backend("aer"), options=options)
+        job = estimator.run([(QuantumCircuit(1), "Z")], precision=precision)
+        assert job.result()[0].metadata["target_precision"] == pytest.approx(expected)
+
+    def test_run_shots_are_for_pubs_without_their_own(self, computing: LocalService) -> None:
+        sampler = SamplerV2(mode=computing.backend("aer"), options={"default_shots": 10})
+        job = sampler.run([(measured(), None, 7), measured()], shots=20)
+        assert [pub.metadata["shots"] for pub in job.result()] == [7, 20]
+
+    def test_a_bad_option_value_is_named(self, computing: LocalService) -> None:
+        sampler = SamplerV2(mode=computing.backend("aer"), options={"default_shots": 1.5})
+        with pytest.raises(QrunError, match="option 'default_shots' must be a whole number"):
+            sampler.run([measured()])
 
     def test_unknown_option_is_named(self) -> None:
         with pytest.raises(QrunError, match=r"options\.environment: unknown option 'tag'"):
@@ -175,7 +214,7 @@ class TestThreads:
                     [circuit],
                     backend="fake_manila",
                     session_id=session.session_id,
-                    tags=[name],
+                    options=JobOptions(job_tags=(name,)),
                     duration=1.0,
                 ).result(timeout=30)
             return len(engine.jobs(tags=[name]))

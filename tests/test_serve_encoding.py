@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -12,11 +13,13 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 from qiskit_ibm_runtime import RuntimeDecoder, RuntimeEncoder
+from qiskit_ibm_runtime.options import EstimatorOptions, SamplerOptions
 
+from qrun.manifest.model import DEFAULT_PRECISION, DEFAULT_SHOTS
 from qrun.serve.encoding import (
-    DEFAULT_PRECISION,
-    DEFAULT_SHOTS,
     EncodingError,
+    Program,
+    decode_options,
     decode_pubs,
     encode_result,
 )
@@ -38,6 +41,17 @@ def _as_sent(pubs: list[object], options: dict[str, object] | None = None) -> di
     return params
 
 
+def _client_options(options: EstimatorOptions | SamplerOptions) -> dict[str, object]:
+    """``params.options`` as the client builds them from its options object."""
+    inputs = type(options)._get_program_inputs(asdict(options))
+    sent: dict[str, object] = json.loads(json.dumps(inputs["options"], cls=RuntimeEncoder))
+    return sent
+
+
+def _decode(program: Program, params: dict[str, object]) -> list[SamplerPub] | list[EstimatorPub]:
+    return decode_pubs(program, params, decode_options(params))
+
+
 def _as_received(document: dict[str, object]) -> object:
     """What the client's decoder makes of the service's result document."""
     return json.loads(json.dumps(document), cls=RuntimeDecoder)
@@ -52,7 +66,7 @@ class TestDecodeSamplerParams:
         circuit.ry(theta, 0)
         circuit.measure_all()
         sent = SamplerPub.coerce((circuit, [[0.1], [0.2], [3.0]]), 123)
-        (pub,) = decode_pubs("sampler", _as_sent([sent]))
+        (pub,) = _decode("sampler", _as_sent([sent]))
         assert isinstance(pub, SamplerPub)
         assert pub.shots == 123
         assert pub.shape == (3,)
@@ -62,10 +76,10 @@ class TestDecodeSamplerParams:
         )
 
     def test_missing_shots_fall_back_to_options_then_service_default(self) -> None:
-        (from_options,) = decode_pubs(
+        (from_options,) = _decode(
             "sampler", _as_sent([SamplerPub.coerce(_bell())], {"default_shots": 77})
         )
-        (from_service,) = decode_pubs("sampler", _as_sent([SamplerPub.coerce(_bell())]))
+        (from_service,) = _decode("sampler", _as_sent([SamplerPub.coerce(_bell())]))
         assert isinstance(from_options, SamplerPub)
         assert isinstance(from_service, SamplerPub)
         assert (from_options.shots, from_service.shots) == (77, DEFAULT_SHOTS)
@@ -76,16 +90,65 @@ class TestDecodeEstimatorParams:
 
     def test_observables_and_precision(self) -> None:
         sent = EstimatorPub.coerce((_bell(measure=False), ["ZZ", "XX"]), 0.01)
-        (pub,) = decode_pubs("estimator", _as_sent([sent]))
+        (pub,) = _decode("estimator", _as_sent([sent]))
         assert isinstance(pub, EstimatorPub)
         assert pub.precision == 0.01
         assert pub.observables.tolist() == [{"ZZ": 1.0}, {"XX": 1.0}]
 
     def test_missing_precision_uses_the_default(self) -> None:
         sent = EstimatorPub.coerce((_bell(measure=False), "ZZ"))
-        (pub,) = decode_pubs("estimator", _as_sent([sent]))
+        (pub,) = _decode("estimator", _as_sent([sent]))
         assert isinstance(pub, EstimatorPub)
         assert pub.precision == DEFAULT_PRECISION
+
+    @pytest.mark.parametrize(
+        ("options", "precision"),
+        [
+            (EstimatorOptions(default_precision=0.05), 0.05),
+            (EstimatorOptions(default_shots=100), 0.1),
+            (EstimatorOptions(default_shots=400, default_precision=0.05), 0.05),
+            (EstimatorOptions(default_shots=10_000, default_precision=0.05), 0.01),
+        ],
+        ids=["precision", "shots", "shots-override-precision", "shots-override-precision-2"],
+    )
+    def test_options_set_the_precision_as_the_client_documents(
+        self, options: EstimatorOptions, precision: float
+    ) -> None:
+        """default_shots, if set, overrides default_precision (1/sqrt(shots))."""
+        sent = EstimatorPub.coerce((_bell(measure=False), "ZZ"))
+        (pub,) = _decode("estimator", _as_sent([sent], _client_options(options)))
+        assert isinstance(pub, EstimatorPub)
+        assert pub.precision == pytest.approx(precision)
+
+    def test_a_pub_precision_wins_over_default_shots(self) -> None:
+        sent = EstimatorPub.coerce((_bell(measure=False), "ZZ"), 0.2)
+        options = _client_options(EstimatorOptions(default_shots=100))
+        (pub,) = _decode("estimator", _as_sent([sent], options))
+        assert pub.precision == 0.2
+
+
+class TestDecodeOptions:
+    """If the client sends options, the job runs with them and its tags."""
+
+    def test_seed_shots_and_tags(self) -> None:
+        options = SamplerOptions(default_shots=300)
+        options.simulator.seed_simulator = 5
+        params = _as_sent([SamplerPub.coerce(_bell())], _client_options(options))
+        decoded = decode_options(params, ["a", "b"])
+        assert (decoded.default_shots, decoded.seed_simulator) == (300, 5)
+        assert decoded.job_tags == ("a", "b")
+
+    @pytest.mark.parametrize(
+        ("options", "expected"),
+        [
+            ("fast", "params.options: expected an object"),
+            ({"default_shots": 1.5}, "params.options.default_shots: expected a non-negative"),
+            ({"default_precision": 0}, "params.options.default_precision: expected a positive"),
+        ],
+    )
+    def test_bad_options_are_named(self, options: object, expected: str) -> None:
+        with pytest.raises(EncodingError, match=expected):
+            decode_options({"pubs": [], "options": options})
 
 
 class TestDecodeRefusals:
@@ -105,7 +168,7 @@ class TestDecodeRefusals:
     )
     def test_bad_params(self, params: dict[str, object], expected: str) -> None:
         with pytest.raises(EncodingError, match=expected):
-            decode_pubs("sampler", params)
+            _decode("sampler", params)
 
     def test_wrong_number_of_parameter_values(self) -> None:
         circuit = QuantumCircuit(1)
@@ -115,14 +178,14 @@ class TestDecodeRefusals:
         assert isinstance(pubs, list)
         pubs[0][1] = {"__type__": "ndarray", "__value__": [0.5, 0.6]}
         with pytest.raises(EncodingError, match=r"pubs\[0\]\[1\]: 2 parameter values"):
-            decode_pubs("sampler", sent)
+            _decode("sampler", sent)
 
 
 class TestEncodeResult:
     """If the service encodes an Aer result, the client decodes the same data."""
 
     def test_sampler_counts_and_bit_arrays(self) -> None:
-        pubs = decode_pubs("sampler", _as_sent([SamplerPub.coerce(_bell(), 500)]))
+        pubs = _decode("sampler", _as_sent([SamplerPub.coerce(_bell(), 500)]))
         result = SamplerV2(seed=7).run(pubs).result()
         decoded = _as_received(encode_result(result))
         (pub_result,) = decoded  # type: ignore[misc]
@@ -133,7 +196,7 @@ class TestEncodeResult:
 
     def test_estimator_evs_and_stds_with_broadcast_shape(self) -> None:
         sent = EstimatorPub.coerce((_bell(measure=False), [["ZZ", "XX"], ["ZI", "IZ"]]))
-        pubs = decode_pubs("estimator", _as_sent([sent]))
+        pubs = _decode("estimator", _as_sent([sent]))
         result = EstimatorV2().run(pubs).result()
         decoded = _as_received(encode_result(result))
         (pub_result,) = decoded  # type: ignore[misc]
@@ -143,7 +206,7 @@ class TestEncodeResult:
         np.testing.assert_allclose(pub_result.data.evs, [[1.0, 1.0], [0.0, 0.0]], atol=0.1)
 
     def test_scalar_pub_keeps_an_empty_shape(self) -> None:
-        pubs = decode_pubs("estimator", _as_sent([EstimatorPub.coerce((_bell(False), "ZZ"))]))
+        pubs = _decode("estimator", _as_sent([EstimatorPub.coerce((_bell(False), "ZZ"))]))
         decoded = _as_received(encode_result(EstimatorV2().run(pubs).result()))
         (pub_result,) = decoded  # type: ignore[misc]
         assert pub_result.data.shape == ()

@@ -22,6 +22,7 @@ PARENT = textwrap.dedent(
     import multiprocessing, signal, sys
     from qiskit import QuantumCircuit
     from qrun.engine import Engine, {executor}
+    from qrun.manifest.model import JobOptions
 
     # A server (uvicorn) handles SIGTERM itself; forked workers inherit that handler.
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -29,7 +30,7 @@ PARENT = textwrap.dedent(
     circuit = QuantumCircuit(1)
     circuit.x(0)
     circuit.measure_all()
-    engine.submit("sampler", [circuit], backend="aer", options={{"default_shots": 8}}).result()
+    engine.submit("sampler", [circuit], backend="aer", options=JobOptions(default_shots=8)).result()
     print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
     sys.stdin.read()  # wait to be killed
     """

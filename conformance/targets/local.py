@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from qrun.clock import VirtualClock
 from qrun.engine import Engine, Instance
 from qrun.errors import JobCancelledError, JobFailedError, QrunError
+from qrun.manifest.model import JobOptions
 
 from ..capabilities import CAPABILITIES
 from ..target import JobCancelled, JobFailed, Rejected
@@ -137,7 +138,7 @@ class LocalTarget:
                 backend=backend or "",
                 instance=instance,
                 session_id=session,
-                tags=tags,
+                options=JobOptions(job_tags=tuple(tags)),
                 duration=duration,
             )
         except QrunError as error:

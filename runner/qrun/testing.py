@@ -26,9 +26,10 @@ from qiskit.providers import BackendV2, Options
 
 from qrun.engine import Engine
 from qrun.errors import BackendError, QrunError, SessionError
+from qrun.manifest.model import JobOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from types import TracebackType
 
     from qiskit.transpiler import Target
@@ -197,13 +198,7 @@ class Session:
         _current_session.reset(self._tokens.pop())
         self.close()
 
-    def submit(
-        self,
-        program: Program,
-        pubs: Sequence[object],
-        options: Mapping[str, object],
-        tags: Sequence[str],
-    ) -> JobHandle:
+    def submit(self, program: Program, pubs: Sequence[object], options: JobOptions) -> JobHandle:
         """Submit a primitive's job into this session."""
         return self.service.engine.submit(
             program,
@@ -212,7 +207,6 @@ class Session:
             instance=self.service.instance,
             session_id=self.session_id,
             options=options,
-            tags=tags,
         )
 
 
@@ -270,6 +264,43 @@ def _fill(target: object, values: Mapping[str, object], where: str) -> None:
             setattr(target, key, value)
 
 
+def _whole(value: object, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise QrunError(f"option {key!r} must be a whole number, got {value!r}")
+    return value
+
+
+def _number(value: object, key: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise QrunError(f"option {key!r} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _job_options(options: SamplerOptions | EstimatorOptions) -> JobOptions:
+    """The options set on a primitive (as attributes or a mapping), checked and typed."""
+    precision = options.default_precision if isinstance(options, EstimatorOptions) else None
+    return JobOptions(
+        default_shots=_whole(options.default_shots, "default_shots"),
+        default_precision=_number(precision, "default_precision"),
+        seed_simulator=_whole(options.simulator.seed_simulator, "seed_simulator"),
+        job_tags=tuple(str(tag) for tag in options.environment.job_tags),
+    )
+
+
+def _coerced(
+    program: Program, pubs: Sequence[object], coerce: Callable[[object], object]
+) -> list[object]:
+    """``pubs`` given a ``run()`` argument, as the client does before it submits."""
+    try:
+        return [coerce(pub) for pub in pubs]
+    except (ValueError, TypeError, IndexError) as error:
+        raise BackendError(f"{program} PUBs are invalid: {error}") from None
+
+
 class _Primitive:
     program: ClassVar[Program]
 
@@ -283,20 +314,12 @@ class _Primitive:
             )
         self.mode = mode
 
-    def _submit(
-        self, pubs: Sequence[object], options: dict[str, object], tags: Sequence[str]
-    ) -> JobHandle:
-        options = {key: value for key, value in options.items() if value is not None}
+    def _submit(self, pubs: Sequence[object], options: JobOptions) -> JobHandle:
         if isinstance(self.mode, Session):
-            return self.mode.submit(self.program, pubs, options, tags)
+            return self.mode.submit(self.program, pubs, options)
         service = self.mode.service
         return service.engine.submit(
-            self.program,
-            pubs,
-            backend=self.mode.name,
-            instance=service.instance,
-            options=options,
-            tags=tags,
+            self.program, pubs, backend=self.mode.name, instance=service.instance, options=options
         )
 
 
@@ -315,12 +338,14 @@ class SamplerV2(_Primitive):
         _fill(self.options, options or {}, "options")
 
     def run(self, pubs: Sequence[object], *, shots: int | None = None) -> JobHandle:
-        """Submit one job with ``pubs``; ``shots`` overrides ``options.default_shots``."""
-        options: dict[str, object] = {
-            "default_shots": shots if shots is not None else self.options.default_shots,
-            "seed_simulator": self.options.simulator.seed_simulator,
-        }
-        return self._submit(pubs, options, self.options.environment.job_tags)
+        """Submit one job with ``pubs``; ``shots`` is for every PUB that does not set its
+        own (instead of ``options.default_shots``)."""
+        from qiskit.primitives.containers.sampler_pub import SamplerPub
+
+        options = _job_options(self.options)
+        if shots is not None:
+            pubs = _coerced(self.program, pubs, lambda pub: SamplerPub.coerce(pub, shots))
+        return self._submit(pubs, options)
 
 
 class EstimatorV2(_Primitive):
@@ -338,12 +363,12 @@ class EstimatorV2(_Primitive):
         _fill(self.options, options or {}, "options")
 
     def run(self, pubs: Sequence[object], *, precision: float | None = None) -> JobHandle:
-        """Submit one job; ``precision`` overrides ``options.default_precision``."""
-        options: dict[str, object] = {
-            "default_precision": precision
-            if precision is not None
-            else self.options.default_precision,
-            "default_shots": self.options.default_shots,
-            "seed_simulator": self.options.simulator.seed_simulator,
-        }
-        return self._submit(pubs, options, self.options.environment.job_tags)
+        """Submit one job; ``precision`` is for every PUB that does not set its own
+        (instead of the options' ``default_shots`` or ``default_precision``)."""
+        from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+        options = _job_options(self.options)
+        if precision is not None:
+            wanted = _number(precision, "precision")
+            pubs = _coerced(self.program, pubs, lambda pub: EstimatorPub.coerce(pub, wanted))
+        return self._submit(pubs, options)

@@ -61,7 +61,7 @@ from qrun.engine.instance import Instance
 from qrun.engine.job import FINAL_STATUSES, EndReason, JobHandle
 from qrun.engine.session import SessionHandle
 from qrun.engine.timing import estimate_duration
-from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS, Work
+from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS, JobOptions, Work
 from qrun.errors import (
     BackendError,
     JobError,
@@ -73,7 +73,7 @@ from qrun.errors import (
 from qrun.manifest.duration import DurationError, parse_duration
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from qiskit_ibm_runtime.quantum_program import QuantumProgram
 
@@ -269,19 +269,21 @@ class Engine:
         backend: str,
         instance: str = "local",
         session_id: str | None = None,
-        options: Mapping[str, object] | None = None,
-        tags: Sequence[str] = (),
+        options: JobOptions | None = None,
         duration: float | None = None,
     ) -> JobHandle:
         """Queue a job; it starts when the backend's scheduling rules allow.
 
         ``pubs`` are the PUBs of a ``sampler`` or ``estimator`` job, or the one
-        ``QuantumProgram`` of an ``executor`` job.
+        ``QuantumProgram`` of an ``executor`` job; a PUB without shots or precision gets
+        them from ``options`` (:meth:`JobOptions.shots`, :meth:`JobOptions.precision`),
+        and the job carries ``options.job_tags``.
         """
         if duration is not None and not (math.isfinite(duration) and duration >= 0):
             raise QrunError(f"a job's duration must be a non-negative number, got {duration!r}")
         limits = self.instance(instance)
-        work = _work(program, pubs, backend, options or {})
+        options = options if options is not None else JobOptions()
+        work = _work(program, pubs, backend, options)
         with self.lock:
             queue = self._backend(backend)
             session = None if session_id is None else self.session(session_id)
@@ -293,7 +295,7 @@ class Engine:
                 work,
                 instance=limits.name,
                 session=session,
-                tags=tuple(tags),
+                tags=options.job_tags,
                 duration=duration,
                 created=self.clock.now(),
             )
@@ -576,30 +578,23 @@ class Engine:
         self._after(launches)
 
 
-def _work(
-    program: Program, pubs: Sequence[object], backend: str, options: Mapping[str, object]
-) -> Work:
+def _work(program: Program, pubs: Sequence[object], backend: str, options: JobOptions) -> Work:
     """Coerce PUBs now, so a malformed one is refused at submission, not in the queue."""
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
     from qiskit.primitives.containers.sampler_pub import SamplerPub
 
     if program not in ("sampler", "estimator", "executor"):
         raise BackendError(f"unknown program {program!r}; use 'sampler', 'estimator' or 'executor'")
-    shots = _whole(options, "default_shots")
-    seed = _whole(options, "seed_simulator")
+    seed = options.seed_simulator
     if program == "executor":
         return Work(program, backend, (_quantum_program(pubs),), seed)
     try:
         if program == "sampler":
-            count = DEFAULT_SHOTS if shots is None else shots
             coerced: tuple[SamplerPub, ...] | tuple[EstimatorPub, ...] = tuple(
-                SamplerPub.coerce(pub, count) for pub in pubs
+                SamplerPub.coerce(pub, options.shots()) for pub in pubs
             )
         else:
-            precision = _number(options, "default_precision")
-            if precision is None:
-                precision = DEFAULT_PRECISION if shots is None else 1 / math.sqrt(shots)
-            coerced = tuple(EstimatorPub.coerce(pub, precision) for pub in pubs)
+            coerced = tuple(EstimatorPub.coerce(pub, options.precision()) for pub in pubs)
     except (ValueError, TypeError, IndexError) as error:
         raise BackendError(f"{program} PUBs are invalid: {error}") from None
     return Work(program, backend, coerced, seed)
@@ -612,24 +607,6 @@ def _quantum_program(inputs: Sequence[object]) -> QuantumProgram:
         raise BackendError("an executor job takes exactly one QuantumProgram")
     program: QuantumProgram = inputs[0]
     return program
-
-
-def _number(options: Mapping[str, object], key: str) -> float | None:
-    value = options.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise QrunError(f"option {key!r} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _whole(options: Mapping[str, object], key: str) -> int | None:
-    value = options.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise QrunError(f"option {key!r} must be a whole number, got {value!r}")
-    return value
 
 
 def _check_accepts(session: SessionHandle, backend: str, instance: Instance) -> None:

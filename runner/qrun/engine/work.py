@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from qrun.manifest.model import DEFAULT_PRECISION, DEFAULT_SHOTS, JobOptions
+
 if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -18,12 +20,7 @@ if TYPE_CHECKING:
     from qiskit_ibm_runtime.quantum_program import QuantumProgram
     from qiskit_ibm_runtime.results import QuantumProgramResult
 
-__all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "Outcome", "Program", "Work"]
-
-#: What the Runtime primitives use when neither a PUB nor the options name shots or
-#: precision (the same values the service applies).
-DEFAULT_SHOTS = 4096
-DEFAULT_PRECISION = 1 / 64
+__all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "JobOptions", "Outcome", "Program", "Work"]
 
 Program = Literal["sampler", "estimator", "executor"]
 

@@ -11,6 +11,7 @@ Nothing in this module imports Qiskit or NumPy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from qrun.manifest.diagnostics import Issue
 
 __all__ = [
+    "DEFAULT_PRECISION",
+    "DEFAULT_SHOTS",
     "JSON",
     "Array",
     "Backend",
@@ -28,6 +31,7 @@ __all__ = [
     "Estimate",
     "EstimatorPub",
     "Execution",
+    "JobOptions",
     "LeastBusy",
     "LibrarySource",
     "Linspace",
@@ -48,6 +52,7 @@ __all__ = [
     "SourceMap",
     "Transpile",
     "Workload",
+    "shots_for_precision",
     "to_python",
 ]
 
@@ -270,19 +275,59 @@ ParameterValues: TypeAlias = Array | Linspace | RandomValues
 # ------------------------------------------------------------------------ primitives
 
 
-@dataclass(frozen=True)
-class PrimitiveOptions:
-    """Primitive options as written; well-known ones are lifted out for convenience.
+#: What the Runtime primitives use when neither a PUB nor the options name shots or
+#: precision (the values the service applies).
+DEFAULT_SHOTS = 4096
+DEFAULT_PRECISION = 1 / 64
 
-    ``raw`` is passed to ``qiskit_ibm_runtime`` primitives unchanged (``resilience``,
-    ``twirling``, ``dynamical_decoupling`` …); the local engine reads the lifted fields.
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The options a primitive job runs with, typed: built from a manifest, from the
+    Runtime API's JSON or from the ``qiskit_ibm_runtime`` look-alike, and read by the engine.
+
+    :meth:`shots` and :meth:`precision` are the one statement of Runtime's defaults, used
+    wherever a PUB's shots or precision are decided or counted (engine, plan, timing
+    model, service).
     """
 
-    raw: Mapping[str, JSON] = field(default_factory=dict)
     default_shots: int | None = None
     default_precision: float | None = None
     seed_simulator: int | None = None
     job_tags: tuple[str, ...] = ()
+
+    def shots(self, pub_shots: int | None = None) -> int:
+        """A sampler PUB's shots: its own, else ``default_shots``, else 4096."""
+        if pub_shots is not None:
+            return pub_shots
+        return DEFAULT_SHOTS if self.default_shots is None else self.default_shots
+
+    def precision(self, pub_precision: float | None = None) -> float:
+        """An estimator PUB's target precision: its own, else ``1/sqrt(default_shots)``
+        if ``default_shots`` is set (it overrides ``default_precision``, as the client
+        documents and its local mode does), else ``default_precision``, else 1/64."""
+        if pub_precision is not None:
+            return pub_precision
+        if self.default_shots:
+            return 1 / math.sqrt(self.default_shots)
+        return DEFAULT_PRECISION if self.default_precision is None else self.default_precision
+
+
+def shots_for_precision(precision: float) -> int:
+    """Shots per measurement setting that reach ``precision`` (``ceil(1/precision²)``,
+    so ``1/sqrt(n)`` gives back ``n``); a precision of 0 (exact) counts as the default."""
+    wanted = 1 / (precision or DEFAULT_PRECISION) ** 2
+    nearest = round(wanted)
+    return nearest if math.isclose(wanted, nearest, rel_tol=1e-9) else math.ceil(wanted)
+
+
+@dataclass(frozen=True)
+class PrimitiveOptions(JobOptions):
+    """A primitive's options as written in the manifest: the :class:`JobOptions` lifted
+    out of them, and ``raw``, passed to ``qiskit_ibm_runtime`` primitives unchanged
+    (``resilience``, ``twirling``, ``dynamical_decoupling`` …)."""
+
+    raw: Mapping[str, JSON] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,7 @@ if TYPE_CHECKING:
     from qrun.engine import Engine, JobHandle, RoutingExecutor, SessionHandle
     from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions, Service
 
-__all__ = ["LocalChannel", "LocalProvider", "engine_options"]
-
-
-def engine_options(options: PrimitiveOptions) -> dict[str, object]:
-    """The options the engine reads, from a primitive's manifest options."""
-    chosen: dict[str, object] = {}
-    if options.default_shots is not None:
-        chosen["default_shots"] = options.default_shots
-    if options.default_precision is not None:
-        chosen["default_precision"] = options.default_precision
-    if options.seed_simulator is not None:
-        chosen["seed_simulator"] = options.seed_simulator
-    return chosen
+__all__ = ["LocalChannel", "LocalProvider"]
 
 
 class _LocalJob:
@@ -101,8 +89,7 @@ class LocalChannel:
             backend=self._backend,
             instance=self._instance,
             session_id=self.session_id,
-            options=engine_options(options),
-            tags=options.job_tags,
+            options=options,
         )
         return _LocalJob(handle)
 

@@ -9,11 +9,11 @@ manifest, and all of them are raised together as one :class:`~qrun.errors.Manife
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS
+from qrun.engine.directives import is_directive
+from qrun.engine.timing import executions, shots_per_setting
 from qrun.errors import BackendError
 from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.model import (
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
     from qiskit.circuit import QuantumCircuit
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub as QiskitEstimatorPub
+    from qiskit.primitives.containers.sampler_pub import SamplerPub as QiskitSamplerPub
     from qiskit.quantum_info import SparsePauliOp
     from qiskit.transpiler import Target
 
@@ -48,7 +50,6 @@ __all__ = ["Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
 
 #: Repetition delay assumed between shots when a backend does not report one.
 DEFAULT_REP_DELAY = 250e-6
-_DIRECTIVES = frozenset({"barrier", "delay", "store"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class PlannedPub:
     path: str
     pub: object
     shape: tuple[int, ...]
-    executions: int  # circuit executions on the QPU (bindings x shots)
+    shots: int  # per parameter set and measurement setting, defaults resolved
+    executions: int  # circuit executions on the QPU (shots x bindings x settings)
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def _unsupported_operations(circuit: QuantumCircuit, target: Target) -> set[str]
     unsupported: set[str] = set()
     for instruction in circuit.data:
         name = instruction.operation.name
-        if name in _DIRECTIVES or getattr(instruction.operation, "_directive", False):
+        if is_directive(instruction.operation):
             continue
         if instruction.operation.num_qubits == 0 or not instruction.qubits:
             continue
@@ -328,9 +330,7 @@ def _plan_pub(
         except (ValueError, TypeError) as error:
             issues.append(manifest.source.issue(spec.path, f"not a valid sampler PUB: {error}"))
             return None
-        shots = pub.shots or primitive.options.default_shots or DEFAULT_SHOTS
-        executions = shots * max(1, math.prod(pub.shape))
-        return PlannedPub(index, name, spec.path, pub, pub.shape, executions)
+        return _planned(index, spec, pub, QiskitSamplerPub.coerce(pub, primitive.options.shots()))
     observables = _observables(
         spec.observables,
         circuit,
@@ -347,9 +347,26 @@ def _plan_pub(
     except (ValueError, TypeError) as error:
         issues.append(manifest.source.issue(spec.path, f"not a valid estimator PUB: {error}"))
         return None
-    precision = pub.precision or primitive.options.default_precision or DEFAULT_PRECISION
-    executions = math.ceil(1.0 / precision**2) * max(1, math.prod(pub.shape))
-    return PlannedPub(index, name, spec.path, pub, pub.shape, executions)
+    return _planned(index, spec, pub, QiskitEstimatorPub.coerce(pub, primitive.options.precision()))
+
+
+def _planned(
+    index: int,
+    spec: SamplerPub | EstimatorPub,
+    pub: QiskitSamplerPub | QiskitEstimatorPub,
+    resolved: QiskitSamplerPub | QiskitEstimatorPub,
+) -> PlannedPub:
+    """``pub`` is submitted as written (the service applies the options' defaults);
+    ``resolved`` has them applied, to count what will run."""
+    return PlannedPub(
+        index,
+        spec.circuit,
+        spec.path,
+        pub,
+        pub.shape,
+        shots=shots_per_setting(resolved),
+        executions=executions(resolved),
+    )
 
 
 def _estimate_seconds(

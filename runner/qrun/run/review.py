@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
+from qrun.engine.directives import is_directive
 from qrun.manifest.duration import format_duration
 
 if TYPE_CHECKING:
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
     from qrun.run.plan import Plan
 
 __all__ = ["CircuitSize", "PlanView", "describe_plan", "render_plan"]
-
-_DIRECTIVES = frozenset({"barrier", "delay"})
 
 
 class CircuitSize(TypedDict):
@@ -67,7 +66,7 @@ def circuit_size(circuit: QuantumCircuit) -> CircuitSize:
     two_qubit = measurements = 0
     for instruction in circuit.data:
         name = instruction.operation.name
-        if name in _DIRECTIVES:
+        if is_directive(instruction.operation):
             continue
         touched.update(circuit.find_bit(qubit).index for qubit in instruction.qubits)
         if name == "measure":
@@ -76,8 +75,8 @@ def circuit_size(circuit: QuantumCircuit) -> CircuitSize:
             two_qubit += 1
     return CircuitSize(
         qubits=len(touched),
-        depth=circuit.depth(lambda item: item.operation.name not in _DIRECTIVES),
-        size=circuit.size(lambda item: item.operation.name not in _DIRECTIVES),
+        depth=circuit.depth(lambda item: not is_directive(item.operation)),
+        size=circuit.size(lambda item: not is_directive(item.operation)),
         two_qubit_gates=two_qubit,
         measurements=measurements,
     )

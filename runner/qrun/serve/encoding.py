@@ -27,18 +27,19 @@ from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.primitives.containers.sampler_pub_result import SamplerPubResult
 
-from qrun.engine.work import DEFAULT_PRECISION, DEFAULT_SHOTS
+from qrun.engine.work import JobOptions
 from qrun.engine.work import Program as EngineProgram
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from numpy.typing import NDArray
 
 __all__ = [
-    "DEFAULT_PRECISION",
-    "DEFAULT_SHOTS",
     "EncodingError",
     "Job",
     "Program",
+    "decode_options",
     "decode_pubs",
     "decode_value",
     "encode_array",
@@ -125,31 +126,50 @@ def _bindings(circuit: QuantumCircuit, values: object, where: str) -> BindingsAr
     return BindingsArray({tuple(circuit.parameters): array}, shape=shape)
 
 
-def _option(options: Mapping[str, object], key: str) -> object:
-    return options.get(key)
+def decode_options(params: Mapping[str, object], tags: Sequence[str] = ()) -> JobOptions:
+    """The options the job runs with: ``params.options``' ``default_shots``,
+    ``default_precision`` and ``simulator.seed_simulator``, and the job's ``tags``.
+
+    Raises :class:`EncodingError` naming the option that is not what the client sends.
+    """
+    options = params.get("options") or {}
+    if not isinstance(options, dict):
+        raise EncodingError("params.options: expected an object")
+    shots = options.get("default_shots")
+    if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 0):
+        raise EncodingError("params.options.default_shots: expected a non-negative integer")
+    precision = options.get("default_precision")
+    if precision is not None and (
+        isinstance(precision, bool) or not isinstance(precision, (int, float)) or precision <= 0
+    ):
+        raise EncodingError("params.options.default_precision: expected a positive number")
+    simulator = options.get("simulator")
+    seed = simulator.get("seed_simulator") if isinstance(simulator, dict) else None
+    return JobOptions(
+        default_shots=shots or None,  # 0, like unset, leaves the default (as the client does)
+        default_precision=None if precision is None else float(precision),
+        seed_simulator=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        job_tags=tuple(tags),
+    )
 
 
 def decode_pubs(
-    program: Program, params: Mapping[str, object]
+    program: Program, params: Mapping[str, object], options: JobOptions
 ) -> list[SamplerPub] | list[EstimatorPub]:
-    """The PUBs of a job's ``params``, with shots/precision filled from the options.
+    """The PUBs of a job's ``params``, a PUB without shots or precision given them by
+    ``options`` (:meth:`JobOptions.shots`, :meth:`JobOptions.precision`).
 
     Raises :class:`EncodingError` naming the PUB (``pubs[1]``) and what is wrong.
     """
     raw = params.get("pubs")
     if not isinstance(raw, list) or not raw:
         raise EncodingError("params.pubs: expected a non-empty list of PUBs")
-    options = params.get("options") or {}
-    if not isinstance(options, dict):
-        raise EncodingError("params.options: expected an object")
     if program == "sampler":
-        shots = _option(options, "default_shots")
-        return [_sampler_pub(item, shots, f"params.pubs[{i}]") for i, item in enumerate(raw)]
-    precision = _option(options, "default_precision")
-    return [_estimator_pub(item, precision, f"params.pubs[{i}]") for i, item in enumerate(raw)]
+        return [_sampler_pub(item, options, f"params.pubs[{i}]") for i, item in enumerate(raw)]
+    return [_estimator_pub(item, options, f"params.pubs[{i}]") for i, item in enumerate(raw)]
 
 
-def _sampler_pub(item: object, default: object, where: str) -> SamplerPub:
+def _sampler_pub(item: object, options: JobOptions, where: str) -> SamplerPub:
     decoded = decode_value(item)
     if isinstance(decoded, QuantumCircuit):
         decoded = [decoded]
@@ -159,17 +179,16 @@ def _sampler_pub(item: object, default: object, where: str) -> SamplerPub:
     if not isinstance(circuit, QuantumCircuit):
         raise EncodingError(f"{where}[0]: expected a QuantumCircuit")
     values = decoded[1] if len(decoded) > 1 and decoded[1] is not None else np.zeros((0,))
-    shots = decoded[2] if len(decoded) > 2 and decoded[2] is not None else default
-    shots = DEFAULT_SHOTS if shots is None else shots
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
+    shots = decoded[2] if len(decoded) > 2 else None
+    if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0):
         raise EncodingError(f"{where}[2]: shots must be a positive integer")
     try:
-        return SamplerPub(circuit, _bindings(circuit, values, f"{where}[1]"), shots)
+        return SamplerPub(circuit, _bindings(circuit, values, f"{where}[1]"), options.shots(shots))
     except ValueError as error:
         raise EncodingError(f"{where}: {error}") from error
 
 
-def _estimator_pub(item: object, default: object, where: str) -> EstimatorPub:
+def _estimator_pub(item: object, options: JobOptions, where: str) -> EstimatorPub:
     decoded = decode_value(item)
     if not isinstance(decoded, list) or not 2 <= len(decoded) <= 4:
         raise EncodingError(
@@ -179,14 +198,18 @@ def _estimator_pub(item: object, default: object, where: str) -> EstimatorPub:
     if not isinstance(circuit, QuantumCircuit):
         raise EncodingError(f"{where}[0]: expected a QuantumCircuit")
     values = decoded[2] if len(decoded) > 2 and decoded[2] is not None else np.zeros((0,))
-    precision = decoded[3] if len(decoded) > 3 and decoded[3] is not None else default
-    precision = DEFAULT_PRECISION if precision is None else precision
-    if isinstance(precision, bool) or not isinstance(precision, (int, float)) or precision < 0:
+    precision = decoded[3] if len(decoded) > 3 else None
+    if precision is not None and (
+        isinstance(precision, bool) or not isinstance(precision, (int, float)) or precision < 0
+    ):
         raise EncodingError(f"{where}[3]: precision must be a non-negative number")
     try:
         observables = ObservablesArray.coerce(decoded[1])
         return EstimatorPub(
-            circuit, observables, _bindings(circuit, values, f"{where}[2]"), float(precision)
+            circuit,
+            observables,
+            _bindings(circuit, values, f"{where}[2]"),
+            options.precision(None if precision is None else float(precision)),
         )
     except ValueError as error:
         raise EncodingError(f"{where}: {error}") from error

@@ -35,7 +35,7 @@ from starlette.routing import Route
 
 from qrun.clock import iso_time
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
-from qrun.serve.encoding import EncodingError, Job, decode_pubs
+from qrun.serve.encoding import EncodingError, Job, decode_options, decode_pubs
 from qrun.serve.errors import ApiError
 from qrun.serve.quantum_program import decode_quantum_program
 from qrun.serve.state import serve_state
@@ -235,14 +235,14 @@ async def _submit(request: Request) -> Response:
                 409, "session_closed", f"Session {session_id} closed when the service restarted."
             )
     tags = _tags(body.get("tags"))
-    options = params.get("options")
 
     def accept() -> JobHandle:
         try:
+            options = decode_options(params, tags)
             inputs: list[object] = (
                 [decode_quantum_program(params)]
                 if program == "executor"
-                else list(decode_pubs(program, params))
+                else list(decode_pubs(program, params, options))
             )
         except EncodingError as error:
             raise ApiError(400, "invalid_params", str(error)) from None
@@ -253,8 +253,7 @@ async def _submit(request: Request) -> Response:
                 backend=backend,
                 instance=instance.crn,
                 session_id=session_id,
-                options=_engine_options(options if isinstance(options, dict) else {}),
-                tags=tags,
+                options=options,
                 duration=state.default_duration,
             )
         except SessionClosedError as error:
@@ -266,15 +265,6 @@ async def _submit(request: Request) -> Response:
     job = await run_in_threadpool(accept)
     state.ledger.submitted(job, params)
     return JSONResponse({"id": job.job_id(), "backend": job.backend_name})
-
-
-def _engine_options(options: dict[str, object]) -> dict[str, object]:
-    """The options the engine acts on (shots/precision are already in the PUBs)."""
-    chosen: dict[str, object] = {}
-    simulator = options.get("simulator")
-    if isinstance(simulator, dict) and isinstance(simulator.get("seed_simulator"), int):
-        chosen["seed_simulator"] = simulator["seed_simulator"]
-    return chosen
 
 
 async def _get_job(request: Request) -> Response:
