@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from dataclasses import asdict
 
 import numpy as np
@@ -17,6 +19,7 @@ from qiskit_ibm_runtime.options import EstimatorOptions, SamplerOptions
 
 from qrun.manifest.model import DEFAULT_PRECISION, DEFAULT_SHOTS
 from qrun.serve.encoding import (
+    MAX_DECODED_BYTES,
     EncodingError,
     Program,
     decode_options,
@@ -169,6 +172,16 @@ class TestDecodeRefusals:
     def test_bad_params(self, params: dict[str, object], expected: str) -> None:
         with pytest.raises(EncodingError, match=expected):
             _decode("sampler", params)
+
+    def test_a_compressed_value_may_not_inflate_without_bound(self) -> None:
+        bomb = base64.standard_b64encode(zlib.compress(b"\0" * (MAX_DECODED_BYTES + 1)))
+        value = {"__type__": "ndarray", "__value__": bomb.decode("ascii")}
+        circuit = QuantumCircuit(1)
+        circuit.measure_all()
+        pub = json.loads(json.dumps([circuit, None, 10], cls=RuntimeEncoder))
+        pub[1] = value
+        with pytest.raises(EncodingError, match="ndarray: inflates to more than 64 MiB"):
+            _decode("sampler", {"pubs": [pub]})
 
     def test_wrong_number_of_parameter_values(self) -> None:
         circuit = QuantumCircuit(1)

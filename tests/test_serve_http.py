@@ -164,6 +164,13 @@ class TestBadRequests:
         assert answer.status_code == 400
         assert "not valid JSON" in answer.json()["errors"][0]["message"]
 
+    def test_deeply_nested_json_is_400_and_the_service_goes_on(self, url: str) -> None:
+        for depth in (65, 2000):
+            answer = self._search(url, b'{"query": ' + b"[" * depth + b"]" * depth + b"}")
+            assert answer.status_code == 400
+            assert "deeper than 64 levels" in answer.json()["errors"][0]["message"]
+        assert httpx.get(f"{url}/health").status_code == 200
+
     def test_json_is_read_whatever_the_content_type(self, url: str) -> None:
         answer = self._search(url, b'{"query": "service_name:quantum-computing"}')
         assert answer.status_code == 200

@@ -56,13 +56,27 @@ class EncodingError(ValueError):
     """A request value that is not the typed JSON the Runtime API defines."""
 
 
+#: The most bytes one compressed value of a request may inflate to.
+MAX_DECODED_BYTES = 64 * 1024 * 1024
+
+
 def _unpack(text: object, what: str) -> bytes:
+    """The bytes of a base64, zlib-compressed value, inflated no further than
+    :data:`MAX_DECODED_BYTES` (a small body must not become a large one in memory)."""
     if not isinstance(text, str):
         raise EncodingError(f"{what}: expected a base64 string")
     try:
-        return zlib.decompress(base64.standard_b64decode(text))
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(base64.standard_b64decode(text), MAX_DECODED_BYTES)
     except (binascii.Error, zlib.error) as error:
         raise EncodingError(f"{what}: not base64 of zlib-compressed data ({error})") from error
+    if inflater.unconsumed_tail or not inflater.eof:
+        if inflater.unconsumed_tail:
+            raise EncodingError(
+                f"{what}: inflates to more than {MAX_DECODED_BYTES // 1024 // 1024} MiB"
+            )
+        raise EncodingError(f"{what}: not base64 of zlib-compressed data (incomplete)")
+    return data
 
 
 def _array(value: object) -> NDArray[np.generic]:

@@ -8,8 +8,11 @@ module imports none of them, so the routes and the app depend on it, never on ea
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from qrun.clock import SystemClock
 from qrun.engine import Engine, Instance, ThreadExecutor
@@ -106,9 +109,29 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: Deepest nesting of arrays and objects a request body may have.
+MAX_JSON_DEPTH = 64
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, found without parsing it
+    (the parser recurses, so too deep a body must be refused before it is parsed)."""
+    bare = np.frombuffer(_JSON_STRING.sub(b"", body), dtype=np.uint8)
+    steps = (np.isin(bare, (0x5B, 0x7B)).astype(np.int64)) - np.isin(bare, (0x5D, 0x7D))
+    return int(np.cumsum(steps).max(initial=0))
+
+
 async def read_json(request: Request, limit: int) -> dict[str, object]:
     """The body as a JSON object, whatever the ``Content-Type``; 400 when it is not one."""
     body = await read_body(request, limit)
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400,
+            "invalid_json",
+            f"The request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels.",
+        )
     try:
         document = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
