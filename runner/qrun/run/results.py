@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,12 +246,13 @@ def _sampler_pub(pub_result: object, index: int, circuit: str) -> SamplerPubReco
         if not isinstance(value, BitArray):
             continue
         num_shots = value.num_shots
+        bitstrings = tuple(value.get_bitstrings())  # every shot, each read once
         registers.append(
             Register(
                 name=name,
                 num_bits=value.num_bits,
-                counts=dict(sorted(value.get_counts().items())),
-                bitstrings=tuple(value.get_bitstrings()),
+                counts=dict(sorted(Counter(bitstrings).items())),
+                bitstrings=bitstrings,
             )
         )
     return SamplerPubRecord(
