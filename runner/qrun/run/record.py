@@ -20,9 +20,8 @@ from __future__ import annotations
 import json
 import platform
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from qrun.run.results import RunResults, plain, primitive_record
 from qrun.run.summary import summary_markdown
@@ -114,8 +113,7 @@ def package_versions(*, runtime: bool) -> dict[str, str]:
 # ------------------------------------------------------------------ the record as values
 
 
-@dataclass(frozen=True)
-class Histogram:
+class Histogram(NamedTuple):
     """One histogram image: its place in the record, its title and the counts drawn."""
 
     path: str
@@ -123,16 +121,14 @@ class Histogram:
     counts: Mapping[str, int]
 
 
-@dataclass(frozen=True)
-class ConvergencePlot:
+class ConvergencePlot(NamedTuple):
     """One workload's convergence plot and its place in the record."""
 
     path: str
     workload: WorkloadResult
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """Everything a record folder holds, as values: :func:`write_record` writes them."""
 
     manifest: str  # manifest.yaml

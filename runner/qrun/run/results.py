@@ -38,9 +38,8 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
 from qrun.errors import QrunError
 
@@ -109,8 +108,7 @@ def plain(value: object) -> JSON:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Register:
+class Register(NamedTuple):
     """One classical register of a sampler PUB: its width, the counts of each outcome
     (in bitstring order, summed over all parameter sets) and every shot in order."""
 
@@ -127,11 +125,10 @@ class Register:
         }
 
 
-@dataclass(frozen=True)
-class SamplerPubRecord:
+class SamplerPubRecord(NamedTuple):
     """What one sampler PUB gave: a :class:`Register` per classical register."""
 
-    index: int
+    position: int  # of the PUB in its primitive ("index" in the document)
     circuit: str
     shape: tuple[int, ...]
     num_shots: int
@@ -140,7 +137,7 @@ class SamplerPubRecord:
 
     def to_json(self) -> dict[str, JSON]:
         return {
-            "index": self.index,
+            "index": self.position,
             "circuit": self.circuit,
             "shape": self.shape,
             "num_shots": self.num_shots,
@@ -149,12 +146,11 @@ class SamplerPubRecord:
         }
 
 
-@dataclass(frozen=True)
-class EstimatorPubRecord:
+class EstimatorPubRecord(NamedTuple):
     """What one estimator PUB gave: expectation values and their standard errors, as
     nested lists of the PUB's broadcast shape."""
 
-    index: int
+    position: int  # of the PUB in its primitive ("index" in the document)
     circuit: str
     shape: tuple[int, ...]
     evs: JSON
@@ -163,7 +159,7 @@ class EstimatorPubRecord:
 
     def to_json(self) -> dict[str, JSON]:
         return {
-            "index": self.index,
+            "index": self.position,
             "circuit": self.circuit,
             "shape": self.shape,
             "evs": self.evs,
@@ -175,8 +171,7 @@ class EstimatorPubRecord:
 PubRecord: TypeAlias = SamplerPubRecord | EstimatorPubRecord
 
 
-@dataclass(frozen=True)
-class PrimitiveRecord:
+class PrimitiveRecord(NamedTuple):
     """One primitive of the manifest: its job and, when the job finished, its PUBs'
     results (``metadata`` is None and ``pubs`` empty when there is no result)."""
 
@@ -198,8 +193,7 @@ class PrimitiveRecord:
         }
 
 
-@dataclass(frozen=True)
-class RegisterCounts:
+class RegisterCounts(NamedTuple):
     """The counts of one classical register of one sampler PUB (what histograms and
     summaries show)."""
 
@@ -210,8 +204,7 @@ class RegisterCounts:
     counts: Mapping[str, int]
 
 
-@dataclass(frozen=True)
-class RunResults:
+class RunResults(NamedTuple):
     """A run's results: every primitive and every workload, in manifest order."""
 
     primitives: tuple[PrimitiveRecord, ...]
@@ -232,7 +225,11 @@ class RunResults:
                 if isinstance(pub, SamplerPubRecord):
                     for register in pub.registers:
                         yield RegisterCounts(
-                            primitive.name, pub.index, pub.circuit, register.name, register.counts
+                            primitive=primitive.name,
+                            pub=pub.position,
+                            circuit=pub.circuit,
+                            register=register.name,
+                            counts=register.counts,
                         )
 
 
@@ -256,7 +253,7 @@ def _sampler_pub(pub_result: object, index: int, circuit: str) -> SamplerPubReco
             )
         )
     return SamplerPubRecord(
-        index=index,
+        position=index,
         circuit=circuit,
         shape=tuple(data.shape),
         num_shots=num_shots,
@@ -268,7 +265,7 @@ def _sampler_pub(pub_result: object, index: int, circuit: str) -> SamplerPubReco
 def _estimator_pub(pub_result: object, index: int, circuit: str) -> EstimatorPubRecord:
     data = getattr(pub_result, "data")  # noqa: B009
     return EstimatorPubRecord(
-        index=index,
+        position=index,
         circuit=circuit,
         shape=tuple(data.shape),
         evs=plain(data.evs),

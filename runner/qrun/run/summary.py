@@ -26,7 +26,7 @@ def render_results(results: RunResults, top: int = 8) -> str:
     lines: list[str] = []
     for primitive in results.primitives:
         for pub in primitive.pubs:
-            head = f"{primitive.name}[{pub.index}] {pub.circuit}"
+            head = f"{primitive.name}[{pub.position}] {pub.circuit}"
             if isinstance(pub, EstimatorPubRecord):
                 lines.append(f"{head} evs: {_short(pub.evs)} ± {_short(pub.stds)}")
                 continue
