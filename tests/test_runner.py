@@ -308,19 +308,40 @@ class TestInterrupt:
         assert "interrupted" in capsys.readouterr().err
 
 
-class TestImports:
-    """If a run is local, qiskit_ibm_runtime is never imported."""
+#: What a run of a manifest without workloads must not import, and why.
+UNUSED_BY_PLAIN_RUNS = {
+    "qrun.workloads": "the workload machinery",
+    "scipy.optimize": "the optimisers",
+    "qiskit_ibm_runtime": "the runtime client (the backend is local)",
+    "jsonschema": "the schema explainer (the manifest is valid)",
+}
 
-    def test_aer_run_does_not_import_the_runtime_client(self, tmp_path: Path) -> None:
-        code = (
-            "import sys\nfrom qrun.cli import main\n"
-            f"code = main([{str(BELL)!r}, '-o', {str(tmp_path / 'r')!r}])\n"
-            "print(code, 'qiskit_ibm_runtime' in sys.modules)\n"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
-        assert done.stdout.splitlines()[-1] == "0 False"
+
+def _imported_by_run(manifest: Path, folder: Path, names: Sequence[str]) -> dict[str, bool]:
+    """Run ``manifest`` through the CLI in a fresh interpreter; which of ``names`` it
+    imported."""
+    code = (
+        "import json, sys\nfrom qrun.cli import main\n"
+        f"code = main([{str(manifest)!r}, '-o', {str(folder)!r}])\n"
+        f"print(json.dumps([code, {{name: name in sys.modules for name in {list(names)!r}}}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code, imported = json.loads(done.stdout.splitlines()[-1])
+    assert code == 0
+    return dict(imported)
+
+
+class TestImports:
+    """If a manifest has no workloads, its run imports only what it uses."""
+
+    def test_bell_run_imports_no_workload_runtime_or_schema_machinery(self, tmp_path: Path) -> None:
+        imported = _imported_by_run(BELL, tmp_path / "r", list(UNUSED_BY_PLAIN_RUNS))
+        assert not [UNUSED_BY_PLAIN_RUNS[name] for name, found in imported.items() if found]
+
+    def test_run_without_openqasm3_does_not_import_its_importer(self, tmp_path: Path) -> None:
+        names = [*UNUSED_BY_PLAIN_RUNS, "qiskit_qasm3_import", "openqasm3"]
+        imported = _imported_by_run(EXAMPLES / "ghz.yaml", tmp_path / "r", names)
+        assert [name for name, found in imported.items() if found] == []
 
 
 class TestPassManagerOnDemand:

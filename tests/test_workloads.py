@@ -136,7 +136,7 @@ class TestGuideVqe:
         folder = vqe_run.folder
         assert (folder / "plots" / "vqe.png").read_bytes().startswith(b"\x89PNG")
         loaded = load_workloads(folder)["vqe"]
-        written = vqe_run.outcome.workload_results["vqe"]
+        (written,) = vqe_run.record.results.workloads
         assert json.dumps(loaded.to_json()) == json.dumps(written.to_json())
         assert loaded.history == written.history
         first = loaded.history[0]

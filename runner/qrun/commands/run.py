@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     from qrun.providers import Service
     from qrun.run.pipeline import run_manifest
     from qrun.run.progress import TerminalProgress, wants_progress
-    from qrun.run.record import render_results
+    from qrun.run.summary import render_results
 
     manifest = load_manifest(args.manifest)
     settings = Service(channel=args.channel, instance=args.instance, url=args.url)
@@ -58,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(report.results, indent=2) + "\n")
     else:
-        sys.stdout.write(render_results(report.results) + "\n")
+        sys.stdout.write(render_results(report.record.results) + "\n")
     sys.stderr.write(f"qrun: record written to {report.folder}\n")
     if outcome.interrupted:
         sys.stderr.write("qrun: interrupted; the session was cancelled, finished results kept\n")

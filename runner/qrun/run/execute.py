@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from qrun.errors import JobCancelledError, JobError, PricingPlanError, QrunError
-from qrun.workloads.context import WorkloadContext
-from qrun.workloads.minimize import fork_minimize, run_minimize
-from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -28,8 +25,11 @@ if TYPE_CHECKING:
     from qrun.engine.routing import RoutingExecutor
     from qrun.providers import Channel, ExecutionMode, Job, Provider, ResolvedBackend
     from qrun.run.plan import Plan, PlannedPrimitive
+    from qrun.workloads.context import WorkloadContext
     from qrun.workloads.history import WorkloadResult
+    from qrun.workloads.planning import PlannedWorkload
     from qrun.workloads.process import WorkloadProcesses
+    from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 __all__ = [
     "WORKLOAD_RUNNERS",
@@ -38,7 +38,6 @@ __all__ = [
     "Progress",
     "RunOutcome",
     "SilentProgress",
-    "WorkloadRunner",
     "execute",
 ]
 
@@ -108,9 +107,15 @@ class SilentProgress:
         pass
 
 
+def _run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
+    from qrun.workloads.minimize import run_minimize  # only runs with workloads import them
+
+    return run_minimize(planned, context)
+
+
 #: workload class name -> its runner. A workload kind with no runner is refused before
 #: anything is submitted.
-WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": run_minimize}
+WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": _run_minimize}
 
 
 @runtime_checkable
@@ -144,6 +149,8 @@ def _prepare(plan: Plan, provider: Provider) -> WorkloadProcesses | None:
     if workloads > 1 and concurrent and isinstance(provider, ParallelJobs):
         router = provider.expect_parallel_jobs(plan.backend, workloads)
         if router is not None:
+            from qrun.workloads.minimize import fork_minimize
+
             return fork_minimize(plan.workloads, router)
     return None
 
@@ -242,6 +249,52 @@ def execute(
             processes.close()  # none is left behind, whatever happened
 
 
+class _NoWorkloads:
+    """The scheduler of a plan without workloads: nothing of theirs is imported."""
+
+    def start(self) -> None:
+        pass
+
+    def join(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def ordered(self) -> dict[str, WorkloadResult]:
+        return {}
+
+
+def _scheduler(
+    plan: Plan,
+    channel: Channel,
+    *,
+    clock: Clock,
+    display: Progress,
+    outcome: RunOutcome,
+    processes: WorkloadProcesses | None,
+) -> WorkloadScheduler | _NoWorkloads:
+    if not plan.workloads:
+        return _NoWorkloads()
+    from qrun.workloads.context import WorkloadContext
+    from qrun.workloads.scheduling import WorkloadScheduler
+
+    context = WorkloadContext(
+        channel=channel,
+        clock=clock,
+        progress=display,
+        run_started=outcome.started_at,
+        session_opened=clock.now(),
+        processes=processes,
+    )
+    return WorkloadScheduler(
+        plan.workloads,
+        WORKLOAD_RUNNERS,
+        context,
+        concurrent=plan.manifest.execution.workloads == "concurrent",
+    )
+
+
 def _execute(
     plan: Plan,
     provider: Provider,
@@ -256,19 +309,8 @@ def _execute(
     channel = _open(plan, provider, outcome)
     outcome.session_id = channel.session_id
     outcome.details_start = channel.details()
-    context = WorkloadContext(
-        channel=channel,
-        clock=clock,
-        progress=display,
-        run_started=outcome.started_at,
-        session_opened=clock.now(),
-        processes=processes,
-    )
-    workloads = WorkloadScheduler(
-        plan.workloads,
-        WORKLOAD_RUNNERS,
-        context,
-        concurrent=plan.manifest.execution.workloads == "concurrent",
+    workloads = _scheduler(
+        plan, channel, clock=clock, display=display, outcome=outcome, processes=processes
     )
     submitted: list[tuple[Job, JobRecord]] = []
     try:

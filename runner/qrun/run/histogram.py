@@ -85,4 +85,4 @@ def write_histogram(counts: Mapping[str, int], title: str, file: Path) -> None:
         else:
             draw.text((centre - small.getlength(label) / 2, base + 6), label, "black", small)
     draw.text((8, _TOP - 24), "counts", fill="black", font=small)
-    image.save(file, format="PNG")
+    image.save(file)  # PNG by its suffix: only the PNG plugin is loaded

@@ -1,7 +1,7 @@
 """Running a manifest end to end: plan, execute, record.
 
 This is the library face of ``qrun run``: ``run_manifest(manifest)`` returns a
-:class:`RunReport` with the outcome, the record folder and the results document.
+:class:`RunReport` with the outcome, the record folder and what the record holds.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from qrun.manifest.model import Manifest
     from qrun.providers import Provider
     from qrun.run.execute import Progress, RunOutcome
+    from qrun.run.record import RunRecord
     from qrun.run.results import ResultsDocument
 
 __all__ = ["RunReport", "run_manifest", "service_settings"]
@@ -31,7 +32,12 @@ class RunReport:
 
     outcome: RunOutcome
     folder: Path
-    results: ResultsDocument
+    record: RunRecord
+
+    @property
+    def results(self) -> ResultsDocument:
+        """The results document (``results.json``)."""
+        return self.record.document
 
 
 def service_settings(manifest: Manifest, overrides: Service | None) -> Service:
@@ -69,8 +75,8 @@ def run_manifest(
             progress=progress,
             on_submitted=lambda partial: write_journal(partial, folder),
         )
-        document = write_record(outcome, folder)
+        record = write_record(outcome, folder)
     finally:
         if provider is None:
             chosen.shutdown()
-    return RunReport(outcome, folder, document)
+    return RunReport(outcome, folder, record)

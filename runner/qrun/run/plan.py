@@ -28,7 +28,6 @@ from qrun.manifest.model import (
 )
 from qrun.run.circuits import build_circuits
 from qrun.run.transpilation import preset_pass_manager
-from qrun.workloads.planning import plan_workloads
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -420,7 +419,11 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
             is not None
         )
         primitives.append(PlannedPrimitive(primitive, pubs, _estimate_seconds(pubs, isa, target)))
-    workloads = plan_workloads(manifest, logical, isa, issues)
+    workloads: tuple[PlannedWorkload, ...] = ()
+    if manifest.workloads:  # a plan without workloads imports none of their machinery
+        from qrun.workloads.planning import plan_workloads
+
+        workloads = plan_workloads(manifest, logical, isa, issues)
     if issues:
         raise ManifestError(sorted(issues))
     return Plan(

@@ -10,6 +10,9 @@ Layout (documented for users in ``docs/record.md``)::
       summary.md        a short human summary
       histograms/*.png  one per sampler PUB and classical register
       plots/*.png       one convergence plot per iterative workload
+
+:func:`build_record` makes the whole record as values from a run's outcome, without
+changing the outcome; :func:`write_record` puts those values on disk, in one place.
 """
 
 from __future__ import annotations
@@ -17,49 +20,70 @@ from __future__ import annotations
 import json
 import platform
 import re
-from dataclasses import asdict
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from qrun import __version__
-from qrun.manifest.duration import format_duration
-from qrun.run.histogram import write_histogram
-from qrun.run.results import RegisterCounts, ResultsDocument, plain, register_counts, to_document
-from qrun.workloads.plot import write_convergence_plot
+from qrun.run.results import RunResults, plain, primitive_record
+from qrun.run.summary import summary_markdown
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from qrun.manifest.model import JSON, Manifest
-    from qrun.run.execute import RunOutcome
+    from qrun.run.execute import JobRecord, RunOutcome
+    from qrun.run.results import ResultsDocument
     from qrun.workloads.history import WorkloadResult
 
-__all__ = ["RUN_FORMAT", "default_folder", "package_versions", "write_journal", "write_record"]
+__all__ = [
+    "RUN_FORMAT",
+    "ConvergencePlot",
+    "Histogram",
+    "RunRecord",
+    "build_record",
+    "default_folder",
+    "journal_document",
+    "package_versions",
+    "recorded_workloads",
+    "run_document",
+    "run_name",
+    "run_results",
+    "write_journal",
+    "write_record",
+]
 
 RUN_FORMAT = "qrun.run/1"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_QRUN_DISTRIBUTION = "qiskit-qrun"
 
 
-def _timestamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+def _utc(seconds: float, *, compact: bool = False) -> str:
+    """``seconds`` since the epoch as UTC: ISO 8601 (``…T07:57:06.858326Z``), or compact
+    for folder names (``20261203T075706Z``)."""
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if compact:
+        return moment.strftime("%Y%m%dT%H%M%SZ")
+    return moment.isoformat().replace("+00:00", "Z")
 
 
-def _iso(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+def _utc_or_none(seconds: float | None) -> str | None:
+    return None if seconds is None else _utc(seconds)
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("-", name)
 
 
 def run_name(manifest: Manifest) -> str:
     """The run's name: ``metadata.name``, else the manifest's file name without suffix."""
-    return _UNSAFE.sub("-", manifest.metadata.name or manifest.file.stem).strip("-") or "run"
+    return _safe(manifest.metadata.name or manifest.file.stem).strip("-") or "run"
 
 
 def default_folder(manifest: Manifest, now: float, root: Path | None = None) -> Path:
     """A new folder ``<root>/<UTC timestamp>-<name>``; ``root`` defaults to ``runs/``
     beside the manifest. A suffix keeps two runs in the same second apart."""
-    base = (root or manifest.base_dir / "runs") / f"{_timestamp(now)}-{run_name(manifest)}"
+    stamp = _utc(now, compact=True)
+    base = (root or manifest.base_dir / "runs") / f"{stamp}-{run_name(manifest)}"
     folder, number = base, 1
     while folder.exists():
         number += 1
@@ -67,38 +91,122 @@ def default_folder(manifest: Manifest, now: float, root: Path | None = None) -> 
     return folder
 
 
+def _installed(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def package_versions(*, runtime: bool) -> dict[str, str]:
-    """Versions of what produced the results (qiskit-ibm-runtime only when it was used)."""
+    """Versions of what produced the results, as installed (qiskit-ibm-runtime only when
+    it was used). qrun's own is its distribution's, the one ``pyproject.toml`` sets."""
     names = ["qiskit", "qiskit-aer"] + (["qiskit-ibm-runtime"] if runtime else [])
-    versions = {"qrun": __version__, "python": platform.python_version()}
+    versions = {"qrun": _installed(_QRUN_DISTRIBUTION), "python": platform.python_version()}
     for name in names:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "not installed"
+        versions[name] = _installed(name)
     return versions
 
 
-def _jobs(outcome: RunOutcome) -> list[JSON]:
-    jobs: list[JSON] = []
-    for job in outcome.jobs:
-        entry = asdict(job)
-        entry["tags"] = list(job.tags)
-        entry["submitted_at"] = _iso(job.submitted_at)
-        entry["finished_at"] = _iso(job.finished_at)
-        jobs.append(plain(entry))
-    return jobs
+# ------------------------------------------------------------------ the record as values
 
 
-def write_journal(outcome: RunOutcome, folder: Path) -> None:
-    """Job ids submitted so far, so an interrupted run can be found again."""
-    folder.mkdir(parents=True, exist_ok=True)
-    journal = {
+class Histogram(NamedTuple):
+    """One histogram image: its place in the record, its title and the counts drawn."""
+
+    path: str
+    title: str
+    counts: Mapping[str, int]
+
+
+class ConvergencePlot(NamedTuple):
+    """One workload's convergence plot and its place in the record."""
+
+    path: str
+    workload: WorkloadResult
+
+
+class RunRecord(NamedTuple):
+    """Everything a record folder holds, as values: :func:`write_record` writes them."""
+
+    manifest: str  # manifest.yaml
+    run: Mapping[str, JSON]  # run.json
+    journal: Mapping[str, JSON]  # journal.json
+    results: RunResults  # results.json is results.to_json()
+    document: ResultsDocument  # that document
+    summary: str  # summary.md
+    histograms: tuple[Histogram, ...]
+    plots: tuple[ConvergencePlot, ...]
+
+
+def _job_entry(job: JobRecord) -> JSON:
+    return plain(
+        {
+            "name": job.name,
+            "kind": job.kind,
+            "job_id": job.job_id,
+            "tags": list(job.tags),
+            "status": job.status,
+            "submitted_at": _utc_or_none(job.submitted_at),
+            "finished_at": _utc_or_none(job.finished_at),
+            "error": job.error,
+        }
+    )
+
+
+def journal_document(outcome: RunOutcome) -> dict[str, JSON]:
+    """``journal.json``: the channel and the jobs submitted so far."""
+    return {
         "session_id": outcome.session_id,
         "mode": outcome.mode,
-        "jobs": _jobs(outcome),
+        "jobs": tuple(_job_entry(job) for job in outcome.jobs),
     }
-    (folder / "journal.json").write_text(json.dumps(journal, indent=2) + "\n", encoding="utf-8")
+
+
+def _plot_path(workload: str) -> str:
+    return f"plots/{_safe(workload)}.png"
+
+
+def recorded_workloads(outcome: RunOutcome) -> tuple[WorkloadResult, ...]:
+    """Each workload's result as the record keeps it: naming its convergence plot."""
+    return tuple(
+        result.with_plot(_plot_path(name)) for name, result in outcome.workload_results.items()
+    )
+
+
+def run_results(outcome: RunOutcome, workloads: tuple[WorkloadResult, ...] = ()) -> RunResults:
+    """The typed results of ``outcome``: every primitive in manifest order (also those
+    whose job did not finish), and ``workloads`` (see :func:`recorded_workloads`)."""
+    jobs = {job.name: job for job in outcome.jobs}
+    primitives = []
+    for planned in outcome.plan.primitives:
+        job = jobs.get(planned.name)
+        primitives.append(
+            primitive_record(
+                name=planned.name,
+                kind=planned.primitive.kind,
+                job_id=job.job_id if job else None,
+                status=job.status if job else "NOT SUBMITTED",
+                circuits=[pub.circuit for pub in planned.pubs],
+                result=outcome.results.get(planned.name),
+            )
+        )
+    return RunResults(tuple(primitives), workloads)
+
+
+def _histograms(results: RunResults) -> tuple[Histogram, ...]:
+    return tuple(
+        Histogram(
+            path=f"histograms/{_safe(f'{found.primitive}-{found.pub}-{found.register}')}.png",
+            title=(
+                f"{found.primitive} pub {found.pub} ({found.circuit}), register {found.register}"
+            ),
+            counts=found.counts,
+        )
+        for found in results.register_counts()
+    )
 
 
 def _workload_summary(result: WorkloadResult) -> dict[str, JSON]:
@@ -118,7 +226,10 @@ def _workload_summary(result: WorkloadResult) -> dict[str, JSON]:
     }
 
 
-def _run_document(outcome: RunOutcome, histograms: list[str]) -> dict[str, object]:
+def run_document(
+    outcome: RunOutcome, results: RunResults, histograms: tuple[Histogram, ...]
+) -> dict[str, JSON]:
+    """``run.json``: what ran where, when, and what the record holds."""
     plan = outcome.plan
     manifest = plan.manifest
     backend = plan.backend
@@ -149,22 +260,22 @@ def _run_document(outcome: RunOutcome, histograms: list[str]) -> dict[str, objec
         "plan": {
             "jobs": plan.jobs,
             "estimated_qpu_seconds": plan.estimated_seconds,
-            "primitives": [
+            "primitives": tuple(
                 {
                     "name": primitive.name,
                     "kind": primitive.kind,
-                    "pubs": [
+                    "pubs": tuple(
                         {
                             "circuit": pub.circuit,
-                            "shape": list(pub.shape),
+                            "shape": tuple(pub.shape),
                             "executions": pub.executions,
                         }
                         for pub in primitive.pubs
-                    ],
+                    ),
                 }
                 for primitive in plan.primitives
-            ],
-            "workloads": [
+            ),
+            "workloads": tuple(
                 {
                     "name": planned.name,
                     "circuit": planned.workload.cost.circuit,
@@ -175,187 +286,72 @@ def _run_document(outcome: RunOutcome, histograms: list[str]) -> dict[str, objec
                     "exact_minimum": planned.exact_minimum,
                 }
                 for planned in plan.workloads
-            ],
-            "workloads_run": plan.manifest.execution.workloads,
+            ),
+            "workloads_run": manifest.execution.workloads,
         },
-        "jobs": _jobs(outcome),
-        "workloads": [_workload_summary(result) for result in outcome.workload_results.values()],
+        "jobs": tuple(_job_entry(job) for job in outcome.jobs),
+        "workloads": tuple(_workload_summary(result) for result in results.workloads),
         "interrupted": outcome.interrupted,
-        "started_at": _iso(outcome.started_at),
-        "finished_at": _iso(outcome.finished_at),
+        "started_at": _utc(outcome.started_at),
+        "finished_at": _utc_or_none(outcome.finished_at),
         "results": "results.json",
-        "histograms": list(histograms),
+        "histograms": tuple(histogram.path for histogram in histograms),
     }
 
 
-def results_document(outcome: RunOutcome) -> ResultsDocument:
-    """The ``results.json`` document of ``outcome``."""
-    jobs = {job.name: job for job in outcome.jobs}
-    rows = []
-    for primitive in outcome.plan.primitives:
-        job = jobs.get(primitive.name)
-        rows.append(
-            (
-                primitive.name,
-                primitive.kind,
-                job.job_id if job else None,
-                job.status if job else "NOT SUBMITTED",
-                [pub.circuit for pub in primitive.pubs],
-            )
-        )
-    return to_document(rows, outcome.results, list(outcome.workload_results.values()))
+def build_record(outcome: RunOutcome) -> RunRecord:
+    """The whole record of ``outcome`` as values; ``outcome`` is left as it is."""
+    results = run_results(outcome, recorded_workloads(outcome))
+    histograms = _histograms(results)
+    plots = tuple(ConvergencePlot(_plot_path(result.name), result) for result in results.workloads)
+    return RunRecord(
+        manifest=outcome.plan.manifest.text,
+        run=run_document(outcome, results, histograms),
+        journal=journal_document(outcome),
+        results=results,
+        document=results.to_json(),
+        summary=summary_markdown(outcome, results, run_name(outcome.plan.manifest)),
+        histograms=histograms,
+        plots=plots,
+    )
 
 
-def _plots(outcome: RunOutcome, folder: Path) -> None:
-    """Draw each workload's convergence plot and name it in its result."""
-    for name, result in list(outcome.workload_results.items()):
-        relative = f"plots/{_UNSAFE.sub('-', name)}.png"
-        (folder / "plots").mkdir(exist_ok=True)
-        with_plot = result.with_plot(relative)
-        write_convergence_plot(with_plot, folder / relative)
-        outcome.workload_results[name] = with_plot
+# ------------------------------------------------------------------- the record on disk
 
 
-def _histograms(document: ResultsDocument, folder: Path) -> list[str]:
-    written: list[str] = []
-    for found in register_counts(document):
-        name = _UNSAFE.sub("-", f"{found.primitive}-{found.pub}-{found.register}")
-        relative = f"histograms/{name}.png"
-        (folder / "histograms").mkdir(exist_ok=True)
-        title = f"{found.primitive} pub {found.pub} ({found.circuit}), register {found.register}"
-        write_histogram(found.counts, title, folder / relative)
-        written.append(relative)
-    return written
+def _json(document: object, *, indent: int | None = 2) -> str:
+    return json.dumps(document, indent=indent) + "\n"
 
 
-def _summary(outcome: RunOutcome, document: ResultsDocument) -> str:
-    plan = outcome.plan
-    manifest = plan.manifest
-    lines = [
-        f"# Run {run_name(manifest)}",
-        "",
-        f"- manifest: `{manifest.file.name}` (sha256 `{manifest.sha256[:16]}…`)",
-        f"- backend: {plan.backend.name} ({plan.backend.kind}"
-        + (", chosen by least_busy" if plan.backend.chosen_by else "")
-        + ")",
-        f"- mode: {outcome.mode}" + (" (fallback from session)" if outcome.fallback else ""),
-        f"- session: {outcome.session_id or '—'}, status at the end: {outcome.status_end or '—'}",
-    ]
-    if outcome.finished_at is not None:
-        lines.append(f"- wall time: {outcome.finished_at - outcome.started_at:.2f} s")
-    if plan.max_time is not None:
-        lines.append(f"- max_time: {format_duration(plan.max_time)}")
-    if outcome.interrupted:
-        lines.append("- **interrupted**: the session was cancelled; finished results are kept")
-    if outcome.jobs:
-        lines += ["", "| primitive | kind | job | status |", "|---|---|---|---|"]
-        lines += [
-            f"| {job.name} | {job.kind} | `{job.job_id}` | {job.status} |" for job in outcome.jobs
-        ]
-    if outcome.workload_results:
-        lines += ["", _workload_table(outcome)]
-    lines.append("")
-    lines.append(render_results(document))
-    return "\n".join(lines) + "\n"
+def _put(folder: Path, name: str, text: str) -> None:
+    (folder / name).write_text(text, encoding="utf-8")
 
 
-def _number(value: float | None, digits: int = 5) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def _yes_no(value: bool | None) -> str:
-    return "—" if value is None else "yes" if value else "NO"
-
-
-def _workload_table(outcome: RunOutcome) -> str:
-    """One row per workload: status, jobs, final cost against the reference, checks."""
-    lines = [
-        f"Workloads ({outcome.plan.manifest.execution.workloads}):",
-        "",
-        "| workload | method | status | jobs | final cost | reference | error "
-        "| session stayed active | tags find only its jobs |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for result in outcome.workload_results.values():
-        session = _yes_no(None if result.session is None else result.session.stayed_active)
-        tags = _yes_no(None if result.tag_check is None else result.tag_check.ok)
-        lines.append(
-            f"| {result.name} | {result.method} | {result.status} | {len(result.history)} "
-            f"| {_number(result.energy)} | {_number(result.reference)} "
-            f"| {_number(result.reference_error)} | {session} | {tags} |"
-        )
-    for result in outcome.workload_results.values():
-        if result.error:
-            lines.append(f"\n- **{result.name}** failed: {result.error}")
-        if result.plot:
-            lines.append(f"\n![{result.name} convergence]({result.plot})")
-    return "\n".join(lines)
-
-
-def render_results(document: ResultsDocument, top: int = 8) -> str:
-    """Counts (most frequent first), expectation values and workload outcomes, as short
-    plain text."""
-    lines: list[str] = []
-    sampled: dict[tuple[str, int], list[RegisterCounts]] = {}
-    for found in register_counts(document):
-        sampled.setdefault((found.primitive, found.pub), []).append(found)
-    for primitive in document["primitives"]:
-        for pub in primitive["pubs"]:
-            index = int(str(pub["index"]))
-            head = f"{primitive['name']}[{index}] {pub['circuit']}"
-            if primitive["kind"] != "sampler":
-                lines.append(f"{head} evs: {_short(pub['evs'])} ± {_short(pub['stds'])}")
-                continue
-            for found in sampled.get((primitive["name"], index), []):
-                ranked = sorted(found.counts.items(), key=lambda item: (-item[1], item[0]))
-                shown = ", ".join(f"{bits}: {count}" for bits, count in ranked[:top])
-                more = f", … ({len(ranked) - top} more)" if len(ranked) > top else ""
-                lines.append(f"{head} {found.register}: {{{shown}{more}}}")
-        if not primitive["pubs"]:
-            lines.append(f"{primitive['name']}: no results ({primitive['status']})")
-    for workload in document.get("workloads", []):
-        line = (
-            f"{workload['name']} ({workload['method']}): {workload['status']}, "
-            f"{workload['jobs']} jobs, final cost {_short(workload['energy'])}"
-        )
-        if workload["reference"] is not None:
-            line += (
-                f" (reference {_short(workload['reference'])}, "
-                f"error {_short(workload['reference_error'])})"
-            )
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _short(values: JSON, limit: int = 8) -> str:
-    if isinstance(values, (list, tuple)):
-        flat: list[JSON] = []
-        stack = list(values)
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, (list, tuple)):
-                stack[:0] = list(item)
-            else:
-                flat.append(item)
-        shown = ", ".join(_short(value) for value in flat[:limit])
-        more = ", …" if len(flat) > limit else ""
-        return f"[{shown}{more}]"
-    if isinstance(values, float):
-        return f"{values:.4g}"
-    return str(values)
-
-
-def write_record(outcome: RunOutcome, folder: Path) -> ResultsDocument:
-    """Write the whole record of ``outcome`` into ``folder``; return the results document."""
-    manifest = outcome.plan.manifest
+def write_journal(outcome: RunOutcome, folder: Path) -> None:
+    """Job ids submitted so far, so an interrupted run can be found again."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "manifest.yaml").write_text(manifest.text, encoding="utf-8")
-    _plots(outcome, folder)
-    document = results_document(outcome)
-    (folder / "results.json").write_text(json.dumps(document) + "\n", encoding="utf-8")
-    histograms = _histograms(document, folder)
-    run = _run_document(outcome, histograms)
-    (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-    write_journal(outcome, folder)
-    (folder / "summary.md").write_text(_summary(outcome, document), encoding="utf-8")
-    return document
+    _put(folder, "journal.json", _json(journal_document(outcome)))
+
+
+def write_record(outcome: RunOutcome, folder: Path) -> RunRecord:
+    """Write the whole record of ``outcome`` into ``folder``; return what was written."""
+    record = build_record(outcome)
+    folder.mkdir(parents=True, exist_ok=True)
+    _put(folder, "manifest.yaml", record.manifest)
+    _put(folder, "results.json", _json(record.document, indent=None))
+    _put(folder, "run.json", _json(record.run))
+    _put(folder, "journal.json", _json(record.journal))
+    _put(folder, "summary.md", record.summary)
+    if record.plots:  # drawing code is imported only by runs that draw
+        from qrun.workloads.plot import write_convergence_plot
+
+        (folder / "plots").mkdir(exist_ok=True)
+        for plot in record.plots:
+            write_convergence_plot(plot.workload, folder / plot.path)
+    if record.histograms:
+        from qrun.run.histogram import write_histogram
+
+        (folder / "histograms").mkdir(exist_ok=True)
+        for histogram in record.histograms:
+            write_histogram(histogram.counts, histogram.title, folder / histogram.path)
+    return record

@@ -25,15 +25,21 @@ The document (``format: "qrun.results/2"``)::
 :func:`load_results` rebuilds the exact ``BitArray``; ``counts`` add up all bindings.
 Workloads are described by :class:`~qrun.workloads.history.WorkloadResult`, and
 :func:`load_workloads` reads them back. Version 1 (no ``workloads``) is still read.
+
+A run's results are first typed values (:class:`RunResults`: a :class:`PrimitiveRecord`
+per primitive, holding :class:`SamplerPubRecord` or :class:`EstimatorPubRecord` values);
+the document is what :meth:`RunResults.to_json` makes of them, and histograms and
+terminal text are drawn from the same values, never from the document.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
 from qrun.errors import QrunError
 
@@ -48,13 +54,19 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT",
     "READABLE_FORMATS",
+    "EstimatorPubRecord",
     "PrimitiveDocument",
+    "PrimitiveRecord",
+    "PubRecord",
+    "Register",
     "RegisterCounts",
     "ResultsDocument",
+    "RunResults",
+    "SamplerPubRecord",
     "load_results",
     "load_workloads",
-    "register_counts",
-    "to_document",
+    "plain",
+    "primitive_record",
 ]
 
 FORMAT = "qrun.results/2"
@@ -77,37 +89,6 @@ class ResultsDocument(TypedDict):
     workloads: list[dict[str, JSON]]
 
 
-class RegisterCounts(NamedTuple):
-    """The counts of one classical register of one sampler PUB in a results document."""
-
-    primitive: str
-    pub: int
-    circuit: str
-    register: str
-    counts: dict[str, int]
-
-
-def register_counts(document: ResultsDocument) -> Iterator[RegisterCounts]:
-    """Every sampler register's counts, in document order (what summaries and plots show)."""
-    for primitive in document["primitives"]:
-        if primitive["kind"] != "sampler":
-            continue
-        for pub in primitive["pubs"]:
-            registers = pub["registers"]
-            if not isinstance(registers, Mapping):
-                continue
-            for register, body in registers.items():
-                counts = body.get("counts") if isinstance(body, Mapping) else None
-                if isinstance(counts, Mapping):
-                    yield RegisterCounts(
-                        primitive["name"],
-                        int(str(pub["index"])),
-                        str(pub["circuit"]),
-                        register,
-                        {str(bits): int(str(count)) for bits, count in counts.items()},
-                    )
-
-
 def plain(value: object) -> JSON:
     """``value`` as JSON: arrays become lists, unknown objects their ``str``."""
     if value is None or isinstance(value, (bool, str, int)):
@@ -127,76 +108,198 @@ def plain(value: object) -> JSON:
     return str(value)
 
 
-def _sampler_pub(pub_result: object, index: int, circuit: str) -> dict[str, JSON]:
+class Register(NamedTuple):
+    """One classical register of a sampler PUB: its width, the counts of each outcome
+    (in bitstring order, summed over all parameter sets) and every shot in order."""
+
+    name: str
+    num_bits: int
+    counts: Mapping[str, int]
+    bitstrings: tuple[str, ...]
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "num_bits": self.num_bits,
+            "counts": dict(self.counts),
+            "bitstrings": self.bitstrings,
+        }
+
+
+class SamplerPubRecord(NamedTuple):
+    """What one sampler PUB gave: a :class:`Register` per classical register."""
+
+    position: int  # of the PUB in its primitive ("index" in the document)
+    circuit: str
+    shape: tuple[int, ...]
+    num_shots: int
+    metadata: JSON
+    registers: tuple[Register, ...]
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "index": self.position,
+            "circuit": self.circuit,
+            "shape": self.shape,
+            "num_shots": self.num_shots,
+            "metadata": self.metadata,
+            "registers": {register.name: register.to_json() for register in self.registers},
+        }
+
+
+class EstimatorPubRecord(NamedTuple):
+    """What one estimator PUB gave: expectation values and their standard errors, as
+    nested lists of the PUB's broadcast shape."""
+
+    position: int  # of the PUB in its primitive ("index" in the document)
+    circuit: str
+    shape: tuple[int, ...]
+    evs: JSON
+    stds: JSON
+    metadata: JSON
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "index": self.position,
+            "circuit": self.circuit,
+            "shape": self.shape,
+            "evs": self.evs,
+            "stds": self.stds,
+            "metadata": self.metadata,
+        }
+
+
+PubRecord: TypeAlias = SamplerPubRecord | EstimatorPubRecord
+
+
+class PrimitiveRecord(NamedTuple):
+    """One primitive of the manifest: its job and, when the job finished, its PUBs'
+    results (``metadata`` is None and ``pubs`` empty when there is no result)."""
+
+    name: str
+    kind: str
+    job_id: str | None
+    status: str
+    metadata: JSON
+    pubs: tuple[PubRecord, ...]
+
+    def to_json(self) -> PrimitiveDocument:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "job_id": self.job_id,
+            "status": self.status,
+            "metadata": self.metadata,
+            "pubs": [pub.to_json() for pub in self.pubs],
+        }
+
+
+class RegisterCounts(NamedTuple):
+    """The counts of one classical register of one sampler PUB (what histograms and
+    summaries show)."""
+
+    primitive: str
+    pub: int
+    circuit: str
+    register: str
+    counts: Mapping[str, int]
+
+
+class RunResults(NamedTuple):
+    """A run's results: every primitive and every workload, in manifest order."""
+
+    primitives: tuple[PrimitiveRecord, ...]
+    workloads: tuple[WorkloadResult, ...] = ()
+
+    def to_json(self) -> ResultsDocument:
+        """The ``results.json`` document."""
+        return {
+            "format": FORMAT,
+            "primitives": [primitive.to_json() for primitive in self.primitives],
+            "workloads": [workload.to_json() for workload in self.workloads],
+        }
+
+    def register_counts(self) -> Iterator[RegisterCounts]:
+        """Every sampler register's counts, in manifest order."""
+        for primitive in self.primitives:
+            for pub in primitive.pubs:
+                if isinstance(pub, SamplerPubRecord):
+                    for register in pub.registers:
+                        yield RegisterCounts(
+                            primitive=primitive.name,
+                            pub=pub.position,
+                            circuit=pub.circuit,
+                            register=register.name,
+                            counts=register.counts,
+                        )
+
+
+def _sampler_pub(pub_result: object, index: int, circuit: str) -> SamplerPubRecord:
     from qiskit.primitives import BitArray
 
     data = getattr(pub_result, "data")  # noqa: B009
-    registers: dict[str, JSON] = {}
+    registers: list[Register] = []
     num_shots = 0
-    for register, value in data.items():
+    for name, value in data.items():
         if not isinstance(value, BitArray):
             continue
         num_shots = value.num_shots
-        registers[register] = {
-            "num_bits": value.num_bits,
-            "counts": dict(sorted(value.get_counts().items())),
-            "bitstrings": tuple(value.get_bitstrings()),
-        }
-    return {
-        "index": index,
-        "circuit": circuit,
-        "shape": tuple(data.shape),
-        "num_shots": num_shots,
-        "metadata": plain(getattr(pub_result, "metadata", {})),
-        "registers": registers,
-    }
-
-
-def _estimator_pub(pub_result: object, index: int, circuit: str) -> dict[str, JSON]:
-    data = getattr(pub_result, "data")  # noqa: B009
-    return {
-        "index": index,
-        "circuit": circuit,
-        "shape": tuple(data.shape),
-        "evs": plain(data.evs),
-        "stds": plain(data.stds),
-        "metadata": plain(getattr(pub_result, "metadata", {})),
-    }
-
-
-def to_document(
-    primitives: Sequence[tuple[str, str, str | None, str, Sequence[str]]],
-    results: Mapping[str, PrimitiveResult],
-    workloads: Sequence[WorkloadResult] = (),
-) -> ResultsDocument:
-    """The results document; ``primitives`` are (name, kind, job id, status, circuit of
-    each PUB) in manifest order, ``results`` the results of the jobs that finished,
-    ``workloads`` what each workload did, in manifest order."""
-    documents: list[PrimitiveDocument] = []
-    for name, kind, job_id, status, circuits in primitives:
-        result = results.get(name)
-        pubs: list[dict[str, JSON]] = []
-        if result is not None:
-            encode = _sampler_pub if kind == "sampler" else _estimator_pub
-            pubs = [
-                encode(pub_result, index, circuits[index] if index < len(circuits) else "")
-                for index, pub_result in enumerate(result)
-            ]
-        documents.append(
-            {
-                "name": name,
-                "kind": kind,
-                "job_id": job_id,
-                "status": status,
-                "metadata": plain(result.metadata) if result is not None else None,
-                "pubs": pubs,
-            }
+        bitstrings = tuple(value.get_bitstrings())  # every shot, each read once
+        registers.append(
+            Register(
+                name=name,
+                num_bits=value.num_bits,
+                counts=dict(sorted(Counter(bitstrings).items())),
+                bitstrings=bitstrings,
+            )
         )
-    return {
-        "format": FORMAT,
-        "primitives": documents,
-        "workloads": [workload.to_json() for workload in workloads],
-    }
+    return SamplerPubRecord(
+        position=index,
+        circuit=circuit,
+        shape=tuple(data.shape),
+        num_shots=num_shots,
+        metadata=plain(getattr(pub_result, "metadata", {})),
+        registers=tuple(registers),
+    )
+
+
+def _estimator_pub(pub_result: object, index: int, circuit: str) -> EstimatorPubRecord:
+    data = getattr(pub_result, "data")  # noqa: B009
+    return EstimatorPubRecord(
+        position=index,
+        circuit=circuit,
+        shape=tuple(data.shape),
+        evs=plain(data.evs),
+        stds=plain(data.stds),
+        metadata=plain(getattr(pub_result, "metadata", {})),
+    )
+
+
+def primitive_record(
+    *,
+    name: str,
+    kind: str,
+    job_id: str | None,
+    status: str,
+    circuits: Sequence[str],
+    result: PrimitiveResult | None,
+) -> PrimitiveRecord:
+    """The record of one primitive; ``circuits`` names the circuit of each of its PUBs,
+    ``result`` is its job's result (None when the job did not finish)."""
+    pubs: tuple[PubRecord, ...] = ()
+    if result is not None:
+        encode = _sampler_pub if kind == "sampler" else _estimator_pub
+        pubs = tuple(
+            encode(pub_result, index, circuits[index] if index < len(circuits) else "")
+            for index, pub_result in enumerate(result)
+        )
+    return PrimitiveRecord(
+        name=name,
+        kind=kind,
+        job_id=job_id,
+        status=status,
+        metadata=plain(result.metadata) if result is not None else None,
+        pubs=pubs,
+    )
 
 
 def _decode_sampler(pub: Mapping[str, object]) -> object:

@@ -78,4 +78,4 @@ def write_convergence_plot(result: WorkloadResult, file: Path) -> None:
         draw.text((right - int(font.getlength(last)), bottom + 6), last, fill=_AXIS, font=font)
     else:
         draw.text((left + 8, top + 8), "no cost evaluations", fill=_AXIS, font=font)
-    image.save(file, format="PNG")
+    image.save(file)  # PNG by its suffix: only the PNG plugin is loaded
