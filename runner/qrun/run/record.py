@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import platform
 import re
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, NamedTuple
 
+from qrun.clock import iso_time
 from qrun.run.results import RunResults, plain, primitive_record
 from qrun.run.summary import summary_markdown
 
@@ -57,19 +57,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _QRUN_DISTRIBUTION = "qiskit-qrun"
 
 
-def _utc(seconds: float, *, compact: bool = False) -> str:
-    """``seconds`` since the epoch as UTC: ISO 8601 (``…T07:57:06.858326Z``), or compact
-    for folder names (``20261203T075706Z``)."""
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-    if compact:
-        return moment.strftime("%Y%m%dT%H%M%SZ")
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _utc_or_none(seconds: float | None) -> str | None:
-    return None if seconds is None else _utc(seconds)
-
-
 def _safe(name: str) -> str:
     return _UNSAFE.sub("-", name)
 
@@ -82,7 +69,7 @@ def run_name(manifest: Manifest) -> str:
 def default_folder(manifest: Manifest, now: float, root: Path | None = None) -> Path:
     """A new folder ``<root>/<UTC timestamp>-<name>``; ``root`` defaults to ``runs/``
     beside the manifest. A suffix keeps two runs in the same second apart."""
-    stamp = _utc(now, compact=True)
+    stamp = iso_time(now, basic=True)
     base = (root or manifest.base_dir / "runs") / f"{stamp}-{run_name(manifest)}"
     folder, number = base, 1
     while folder.exists():
@@ -149,8 +136,8 @@ def _job_entry(job: JobRecord) -> JSON:
             "job_id": job.job_id,
             "tags": list(job.tags),
             "status": job.status,
-            "submitted_at": _utc_or_none(job.submitted_at),
-            "finished_at": _utc_or_none(job.finished_at),
+            "submitted_at": iso_time(job.submitted_at),
+            "finished_at": iso_time(job.finished_at),
             "error": job.error,
         }
     )
@@ -292,8 +279,8 @@ def run_document(
         "jobs": tuple(_job_entry(job) for job in outcome.jobs),
         "workloads": tuple(_workload_summary(result) for result in results.workloads),
         "interrupted": outcome.interrupted,
-        "started_at": _utc(outcome.started_at),
-        "finished_at": _utc_or_none(outcome.finished_at),
+        "started_at": iso_time(outcome.started_at),
+        "finished_at": iso_time(outcome.finished_at),
         "results": "results.json",
         "histograms": tuple(histogram.path for histogram in histograms),
     }
