@@ -3,7 +3,8 @@ in manifest order, close, and collect the results.
 
 Iterative workloads run after the primitives are submitted, inside the same channel,
 side by side or one after another (:mod:`qrun.workloads.scheduling`); each kind plugs in
-at :data:`WORKLOAD_RUNNERS`. A keyboard interrupt stops the workloads from submitting
+at :data:`WORKLOAD_RUNNERS`. Their optimisers are placed where the channel hosts them
+before anything is submitted. A keyboard interrupt stops the workloads from submitting
 more and cancels the session at once, so no session is left open and billing; the
 results of jobs that had already finished, and every workload's history so far, are
 kept and the outcome is marked interrupted.
@@ -12,11 +13,11 @@ kept and the outcome is marked interrupted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from qrun.errors import JobCancelledError, JobError, PricingPlanError, QrunError
-from qrun.workloads.context import WorkloadContext
-from qrun.workloads.minimize import fork_minimize, run_minimize
+from qrun.workloads.context import Progress, WorkloadContext
+from qrun.workloads.minimize import MinimizeRunner
 from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 if TYPE_CHECKING:
@@ -25,16 +26,13 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.clock import Clock
-    from qrun.engine.routing import RoutingExecutor
-    from qrun.providers import Channel, ExecutionMode, Job, Provider, ResolvedBackend
+    from qrun.providers import Channel, ExecutionMode, Job, Provider
     from qrun.run.plan import Plan, PlannedPrimitive
     from qrun.workloads.history import WorkloadResult
-    from qrun.workloads.process import WorkloadProcesses
 
 __all__ = [
     "WORKLOAD_RUNNERS",
     "JobRecord",
-    "ParallelJobs",
     "Progress",
     "RunOutcome",
     "SilentProgress",
@@ -85,16 +83,6 @@ class RunOutcome:
         return [result for result in self.workload_results.values() if result.status != "DONE"]
 
 
-class Progress(Protocol):
-    """What the executor tells a progress display."""
-
-    def submitted(self, name: str, job_id: str) -> None: ...
-
-    def waiting(self, name: str, job_id: str) -> None: ...
-
-    def finished(self, name: str, job_id: str, status: str) -> None: ...
-
-
 class SilentProgress:
     """No display (tests, ``--json``, CI, output that is not a terminal)."""
 
@@ -110,17 +98,7 @@ class SilentProgress:
 
 #: workload class name -> its runner. A workload kind with no runner is refused before
 #: anything is submitted.
-WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": run_minimize}
-
-
-@runtime_checkable
-class ParallelJobs(Protocol):
-    """A provider that can compute each concurrent workload's jobs in that workload's own
-    process (the local one): it answers with the executor to route them through, or None."""
-
-    def expect_parallel_jobs(
-        self, backend: ResolvedBackend, count: int
-    ) -> RoutingExecutor | None: ...
+WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": MinimizeRunner()}
 
 
 def _check_workloads(plan: Plan) -> None:
@@ -133,19 +111,6 @@ def _check_workloads(plan: Plan) -> None:
                     "by this version of qrun yet",
                 ).__str__()
             )
-
-
-def _prepare(plan: Plan, provider: Provider) -> WorkloadProcesses | None:
-    """Fork a process for each concurrent workload where the provider routes jobs to
-    them; done before anything is submitted, so no simulation is under way in a thread
-    of this process when it forks."""
-    workloads = len(plan.workloads)
-    concurrent = plan.manifest.execution.workloads == "concurrent"
-    if workloads > 1 and concurrent and isinstance(provider, ParallelJobs):
-        router = provider.expect_parallel_jobs(plan.backend, workloads)
-        if router is not None:
-            return fork_minimize(plan.workloads, router)
-    return None
 
 
 def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
@@ -227,30 +192,6 @@ def execute(
     of job ids can be written for a run that is interrupted.
     """
     _check_workloads(plan)
-    processes = _prepare(plan, provider)
-    try:
-        return _execute(
-            plan,
-            provider,
-            clock=clock,
-            progress=progress,
-            on_submitted=on_submitted,
-            processes=processes,
-        )
-    finally:
-        if processes is not None:
-            processes.close()  # none is left behind, whatever happened
-
-
-def _execute(
-    plan: Plan,
-    provider: Provider,
-    *,
-    clock: Clock,
-    progress: Progress | None,
-    on_submitted: Callable[[RunOutcome], None] | None,
-    processes: WorkloadProcesses | None,
-) -> RunOutcome:
     display = progress or SilentProgress()
     outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now())
     channel = _open(plan, provider, outcome)
@@ -262,7 +203,6 @@ def _execute(
         progress=display,
         run_started=outcome.started_at,
         session_opened=clock.now(),
-        processes=processes,
     )
     workloads = WorkloadScheduler(
         plan.workloads,
@@ -272,6 +212,7 @@ def _execute(
     )
     submitted: list[tuple[Job, JobRecord]] = []
     try:
+        workloads.host()  # before any job: a hosting may fork
         for primitive in plan.primitives:
             job, record = _submit(primitive, channel, clock, outcome)
             submitted.append((job, record))
@@ -292,6 +233,7 @@ def _execute(
         workloads.join()
         _keep_finished(submitted, outcome)
     finally:
+        workloads.close()  # nothing of the workloads is left running, whatever happened
         outcome.workload_results = workloads.ordered()
         outcome.details_end = channel.details()
         outcome.status_end = channel.status()
