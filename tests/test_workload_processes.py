@@ -110,6 +110,7 @@ def runs(
     assert alone.seen == {}  # one after another: nothing to gain from processes
     watching = _Watching()
     concurrent, provider = _run(tmp_path_factory.mktemp("conc"), _manifest("concurrent"), watching)
+    provider.shutdown()  # the run's processes have ended by the time it has shut down
     return sequential, concurrent, provider, watching.names, not _workload_processes()
 
 

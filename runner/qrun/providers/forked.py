@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from qrun.engine.work import Work
     from qrun.providers.base import Channel, Evaluator, Host, Job
 
-__all__ = ["ForkedHosting", "fork_available"]
+__all__ = ["ForkedHosting", "Forks", "fork_available"]
 
 #: How long a finished or stopped task process may take to exit before it is killed.
 EXIT_GRACE = 5.0
@@ -258,12 +258,18 @@ class _ForkedHost(Generic[Request, Found]):
             self._connection.send(_Stop())
 
     def close(self) -> None:
+        """No more jobs go to the process, and it is told to stop (it exits by itself
+        once its task has ended); :meth:`reap` waits for it."""
         if self._closed:
             return
         self._closed = True
         if self.leave is not None:
             self.leave()
         self.stop()
+
+    def reap(self) -> None:
+        """Wait for the process to exit (killing it if it does not), release the pipe."""
+        self.close()
         self.process.join(EXIT_GRACE)
         if self.process.is_alive():
             self.process.terminate()
@@ -355,17 +361,52 @@ class _ForkedHost(Generic[Request, Found]):
         self._ended.put(_Lost(reason))
 
 
-class ForkedHosting:
-    """Forks a process for each task; the jobs it asks for are placed there.
+class Forks:
+    """The task processes forked for one engine, whose executor places their jobs.
 
-    ``placing`` is the executor of the engine the channel submits to, and ``placed``
-    gives the channel whose jobs are computed at a place.
+    A closed host's process exits by itself once its task has ended; :meth:`reap`, when
+    the provider shuts down, waits for every one (the run's record is written meanwhile).
     """
 
-    _places = itertools.count(1)
-
-    def __init__(self, placing: PlacingExecutor, placed: Callable[[str], Channel]) -> None:
+    def __init__(self, placing: PlacingExecutor) -> None:
         self._placing = placing
+        self._places = itertools.count(1)
+        self._lock = threading.Lock()
+        self._hosts: list[_ForkedHost[object, object]] = []
+
+    def hosting(self, placed: Callable[[str], Channel]) -> ForkedHosting:
+        """A hosting for the channel that ``placed`` places at a given place."""
+        return ForkedHosting(self, placed)
+
+    def fork(
+        self,
+        name: str,
+        task: Callable[[Callable[[Request], PrimitiveResult]], Found],
+        placed: Callable[[str], Channel],
+        context: BaseContext,
+    ) -> _ForkedHost[Request, Found]:
+        with self._lock:
+            place = f"{name}#{next(self._places)}"
+        host = _ForkedHost(name, task, placed(place), context)
+        with self._lock:
+            self._hosts.append(host)  # type: ignore[arg-type]
+        host.leave = partial(self._placing.remove, place)
+        self._placing.add(place, host)
+        return host
+
+    def reap(self) -> None:
+        """Wait for every process to exit; none is left behind."""
+        with self._lock:
+            hosts, self._hosts = self._hosts, []
+        for host in hosts:
+            host.reap()
+
+
+class ForkedHosting:
+    """Forks a process for each task; the jobs it asks for are placed there."""
+
+    def __init__(self, forks: Forks, placed: Callable[[str], Channel]) -> None:
+        self._forks = forks
         self._placed = placed
 
     def host(
@@ -376,11 +417,7 @@ class ForkedHosting:
         hosts: dict[str, Host[Request, Found]] = {}
         try:
             for name, task in tasks.items():
-                place = f"{name}#{next(self._places)}"
-                host = _ForkedHost(name, task, self._placed(place), context)
-                host.leave = partial(self._placing.remove, place)
-                self._placing.add(place, host)
-                hosts[name] = host
+                hosts[name] = self._forks.fork(name, task, self._placed, context)
         except BaseException:
             for started in hosts.values():
                 started.close()

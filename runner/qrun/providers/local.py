@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qrun.engine import Engine, JobHandle, PlacingExecutor, SessionHandle
     from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions, Service
     from qrun.providers.base import Hosting
+    from qrun.providers.forked import Forks
 
 __all__ = ["LocalChannel", "LocalProvider", "engine_options"]
 
@@ -75,7 +76,7 @@ class LocalChannel:
         mode: ExecutionMode,
         session: SessionHandle | None,
         *,
-        placing: PlacingExecutor | None = None,
+        hosting: Callable[[LocalChannel], Hosting] | None = None,
         place: str | None = None,
     ) -> None:
         self._engine = engine
@@ -83,7 +84,7 @@ class LocalChannel:
         self._instance = instance
         self._mode: ExecutionMode = mode
         self._session = session
-        self._placing = placing  # the engine's executor, where it places jobs
+        self._hosting = hosting  # the provider's, where it offers one
         self._place = place  # where this channel's jobs are computed (None: anywhere)
 
     @property
@@ -135,18 +136,14 @@ class LocalChannel:
 
     @property
     def hosting(self) -> Hosting:
-        """A process for each optimiser where the engine places jobs (and can fork), else
-        threads."""
-        if self._placing is not None:
-            from qrun.providers.forked import ForkedHosting, fork_available
-
-            if fork_available():
-                return ForkedHosting(self._placing, self._placed)
+        """A process for each optimiser where the provider forks them, else threads."""
+        if self._hosting is not None:
+            return self._hosting(self)
         from qrun.providers.hosting import ThreadHosting
 
         return ThreadHosting(self)
 
-    def _placed(self, place: str) -> LocalChannel:
+    def placed(self, place: str) -> LocalChannel:
         """This channel, with its jobs computed at ``place``."""
         return LocalChannel(
             self._engine, self._backend, self._instance, self._mode, self._session, place=place
@@ -173,6 +170,7 @@ class LocalProvider:
         # Its own engine runs on the system clock, where a job ends the moment it is
         # computed: there it can place the jobs of each workload in that workload's process.
         self._placing: PlacingExecutor | None = None
+        self._forks: Forks | None = None
         if engine is None:
             self._placing = PlacingExecutor(ThreadExecutor())
             engine = Engine(executor=self._placing)
@@ -206,9 +204,26 @@ class LocalProvider:
                 backend.name, instance=self.instance, mode=mode, max_time=max_time
             )
         return LocalChannel(
-            self.engine, backend.name, self.instance, mode, session, placing=self._placing
+            self.engine, backend.name, self.instance, mode, session, hosting=self._hosting
         )
 
+    def _hosting(self, channel: LocalChannel) -> Hosting:
+        """Each optimiser in a process of its own where this provider places jobs and
+        can fork (Linux), else on threads."""
+        from qrun.providers.hosting import ThreadHosting
+
+        if self._placing is None:
+            return ThreadHosting(channel)
+        if self._forks is None:
+            from qrun.providers.forked import Forks, fork_available
+
+            if not fork_available():
+                return ThreadHosting(channel)
+            self._forks = Forks(self._placing)
+        return self._forks.hosting(channel.placed)
+
     def shutdown(self) -> None:
+        if self._forks is not None:
+            self._forks.reap()
         if self._owns_engine:
             self.engine.shutdown()
