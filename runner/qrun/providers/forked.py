@@ -387,6 +387,10 @@ class Forks:
     ) -> _ForkedHost[Request, Found]:
         with self._lock:
             place = f"{name}#{next(self._places)}"
+            ended = [host for host in self._hosts if not host.process.is_alive()]
+            self._hosts = [host for host in self._hosts if host not in ended]
+        for old in ended:  # a provider that runs many manifests keeps no ended process
+            old.reap()
         host = _ForkedHost(name, task, placed(place), context)
         with self._lock:
             self._hosts.append(host)  # type: ignore[arg-type]
