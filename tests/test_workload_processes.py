@@ -319,3 +319,44 @@ class TestInterrupt:
         assert all(len(result.history) >= 1 for result in results.values())
         assert report.outcome.status_end == "Closed"
         assert len(watching.seen) == 2 and not _workload_processes()
+
+
+class TestPlacedJobs:
+    """If a job names a place, it is computed there; once that place is gone, it fails."""
+
+    def test_jobs_go_where_their_work_says(self) -> None:
+        from qiskit import QuantumCircuit
+
+        from qrun.engine import Engine, NullExecutor, PlacingExecutor, ThreadExecutor
+
+        class Counting(NullExecutor):
+            def __init__(self) -> None:
+                self.count = 0
+
+            def start(self, work: Work, done: Callable[[Outcome], None]) -> None:
+                self.count += 1
+                super().start(work, done)
+
+        placing = PlacingExecutor(ThreadExecutor())
+        there = Counting()
+        placing.add("there", there)
+        engine = Engine(executor=placing)
+        circuit = QuantumCircuit(1)
+        circuit.measure_all()
+        try:
+            options = {"default_shots": 8}
+            placed = engine.submit(
+                "sampler", [circuit], backend="aer", options=options, place="there"
+            )
+            anywhere = engine.submit("sampler", [circuit], backend="aer", options=options)
+            assert placed.result().metadata == {"executor": "null"}
+            assert anywhere.result()[0].data.meas.num_shots == 8
+            assert there.count == 1
+            placing.remove("there")
+            gone = engine.submit(
+                "sampler", [circuit], backend="aer", options=options, place="there"
+            )
+            assert gone.status() == "ERROR"
+            assert "has ended before it ran" in (gone.error_message() or "")
+        finally:
+            engine.shutdown()
