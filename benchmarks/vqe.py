@@ -16,13 +16,18 @@ on a ``ThreadPoolExecutor``), and the same two raw-Aer loops in two processes of
 own: what this machine gives two independent processes, the ceiling for qrun.
 Also the example ``vqe-two-optimizers.yaml`` (COBYLA with Nelder-Mead, unequal work).
 
-How qrun runs concurrent workloads on the local provider: each optimiser runs in a
-workload process of its own, which also computes its jobs, while the parent submits and
-records every job in the session (one reader thread per workload does that work as the
-messages arrive). What separates the ratio from 2x: two cores shared by three processes,
-the parent's share of each evaluation (submitting, ending and recording the job, passing
-the request and the job between processes), the time each workload process waits for
-the parent before it can compute, and forking and ending the processes.
+How qrun runs concurrent workloads on the local provider: the channel's hosting
+(``qrun.providers.forked``) forks a process for each optimiser, and the engine places each
+workload's jobs in its process (``Work.place``), which computes them; the parent submits,
+ends and records every job in the session (one reader thread per workload does that work
+as the messages arrive), and reaps the ended processes when the provider shuts down,
+after the record is written. What separates the ratio from 2x: two cores shared by three
+processes, the parent's share of each evaluation (submitting, ending and recording the
+job, passing the request and the job between processes), the time each workload process
+waits for the parent before it can compute, and forking the processes.
+
+Every repeat is printed, then the ratio of the medians and of the best of each: the
+machine may be shared, and a single repeat says little.
 
     python benchmarks/vqe.py [N]
 """
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import statistics
 import sys
 import tempfile
 import textwrap
@@ -206,6 +212,15 @@ def main() -> None:
             f"   qrun concurrency ratio, best of each (sequential/concurrent): whole run "
             f"{sequential[0] / concurrent[0]:.2f}x, optimisation phase "
             f"{sequential[1] / concurrent[1]:.2f}x"
+        )
+
+        def median(side: int, part: int) -> float:
+            return statistics.median(pair[side][part] for pair in pairs)
+
+        print(
+            f"   qrun concurrency ratio, medians (sequential {median(0, 0):.3f} s / "
+            f"concurrent {median(1, 0):.3f} s): whole run {median(0, 0) / median(1, 0):.2f}x, "
+            f"optimisation phase {median(0, 1) / median(1, 1):.2f}x"
         )
 
         def one_after_another() -> float:

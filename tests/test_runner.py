@@ -14,7 +14,7 @@ import pytest
 
 from qrun.cli import main
 from qrun.engine import Engine, Instance
-from qrun.errors import PricingPlanError
+from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.load import load_manifest
 from qrun.providers.local import LocalProvider
 from qrun.run.pipeline import run_manifest
@@ -207,10 +207,15 @@ class TestOpenPlan:
 
     def test_session_refused_with_a_hint_and_nothing_submitted(self, tmp_path: Path) -> None:
         provider = self._provider()
-        with pytest.raises(
-            PricingPlanError, match=r"bell\.yaml:\d+:\d+: \$\.execution\.mode: .*batch"
-        ):
+        with pytest.raises(ManifestError) as raised:
             run_manifest(load_manifest(BELL), provider=provider, output=tmp_path / "r")
+        (issue,) = raised.value.issues
+        assert issue.path == "$.execution.mode"
+        assert issue.message.startswith("instance 'local' is on the Open Plan")
+        assert issue.message.endswith(
+            "; nothing was submitted. Run it as a batch (execution.mode: batch), or set "
+            "execution.fallback: true to do so automatically."
+        )
         assert provider.engine.jobs() == []
         provider.shutdown()
 

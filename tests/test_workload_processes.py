@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import qrun.providers.forked as forked_module
 import qrun.workloads.minimize as minimize_module
-import qrun.workloads.process as process_module
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 from qrun.manifest.load import load_manifest
+from qrun.manifest.model import JobOptions
 from qrun.providers.local import LocalProvider
 from qrun.run.pipeline import RunReport, run_manifest
-from qrun.workloads.process import WorkloadProcesses
 from qrun.workloads.scheduling import WorkloadScheduler
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from qrun.workloads.planning import PlannedWorkload
 
 pytestmark = pytest.mark.skipif(
-    not process_module.fork_available(), reason="workload processes are forked (Linux)"
+    not forked_module.fork_available(), reason="workload processes are forked (Linux)"
 )
 
 
@@ -55,38 +55,45 @@ def _manifest(schedule: str, *, maxiter: int = 25, backend: str = "aer") -> str:
     )
 
 
-class _Forked:
-    """Collects the workload process groups a run forks."""
+def _workload_processes() -> dict[int, str]:
+    """The workload processes running now, as ``ps`` shows them: pid -> name."""
+    return {
+        child.pid or 0: child.name
+        for child in multiprocessing.active_children()
+        if child.name.startswith("qrun-")
+    }
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.groups: list[WorkloadProcesses] = []
-        forked = self
 
-        class Recording(WorkloadProcesses):
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-                forked.groups.append(self)
+class _Watching:
+    """A progress display that notes the workload processes alive at each evaluation."""
 
-        monkeypatch.setattr(minimize_module, "WorkloadProcesses", Recording)
+    def __init__(self) -> None:
+        self.seen: dict[int, str] = {}
+
+    def submitted(self, name: str, job_id: str) -> None:
+        pass
+
+    def waiting(self, name: str, job_id: str) -> None:
+        self.seen.update(_workload_processes())
+
+    def finished(self, name: str, job_id: str, status: str) -> None:
+        pass
 
     @property
     def names(self) -> list[str]:
-        return [process.name for group in self.groups for process in group.processes]
-
-    def all_ended(self) -> bool:
-        processes = [p.process for group in self.groups for p in group.processes]
-        leftovers = [
-            child for child in multiprocessing.active_children() if child.name.startswith("qrun-")
-        ]
-        return bool(processes) and not leftovers and all(not p.is_alive() for p in processes)
+        return sorted(self.seen.values())
 
 
-def _run(folder: Path, text: str) -> tuple[RunReport, LocalProvider]:
+def _run(
+    folder: Path, text: str, progress: _Watching | None = None
+) -> tuple[RunReport, LocalProvider]:
     file = folder / "manifest.yaml"
     file.write_text(text, encoding="utf-8")
     provider = LocalProvider()
     try:
-        report = run_manifest(load_manifest(file), provider=provider, output=folder / "record")
+        report = run_manifest(
+            load_manifest(file), provider=provider, output=folder / "record", progress=progress
+        )
     except BaseException:
         provider.shutdown()
         raise
@@ -97,14 +104,15 @@ def _run(folder: Path, text: str) -> tuple[RunReport, LocalProvider]:
 def runs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[RunReport, RunReport, LocalProvider, list[str], bool]:
-    """The same two workloads, one after another and side by side (recording the forks)."""
-    sequential, provider = _run(tmp_path_factory.mktemp("seq"), _manifest("sequential"))
+    """The same two workloads, one after another and side by side (watching the processes)."""
+    alone = _Watching()
+    sequential, provider = _run(tmp_path_factory.mktemp("seq"), _manifest("sequential"), alone)
     provider.shutdown()
-    with pytest.MonkeyPatch.context() as patch:
-        forked = _Forked(patch)
-        concurrent, provider = _run(tmp_path_factory.mktemp("conc"), _manifest("concurrent"))
-    ended = forked.all_ended()
-    return sequential, concurrent, provider, forked.names, ended
+    assert alone.seen == {}  # one after another: nothing to gain from processes
+    watching = _Watching()
+    concurrent, provider = _run(tmp_path_factory.mktemp("conc"), _manifest("concurrent"), watching)
+    provider.shutdown()  # the run's processes have ended by the time it has shut down
+    return sequential, concurrent, provider, watching.names, not _workload_processes()
 
 
 class TestSameAsSequential:
@@ -113,7 +121,7 @@ class TestSameAsSequential:
     def test_each_optimiser_ran_in_its_own_process(
         self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
     ) -> None:
-        assert runs[3] == ["first", "second"]
+        assert runs[3] == ["qrun-workload-first", "qrun-workload-second"]
 
     def test_histories_and_results_are_identical(
         self, runs: tuple[RunReport, RunReport, LocalProvider, list[str], bool]
@@ -169,8 +177,10 @@ class TestOneJobAtATime:
     workloads whose optimisers run in parallel."""
 
     def test_no_two_jobs_run_at_once(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        forked = _Forked(monkeypatch)
-        report, provider = _run(tmp_path, _manifest("concurrent", maxiter=6, backend="fake_manila"))
+        watching = _Watching()
+        report, provider = _run(
+            tmp_path, _manifest("concurrent", maxiter=6, backend="fake_manila"), watching
+        )
         try:
             outcome = report.outcome
             assert [r.status for r in outcome.workload_results.values()] == ["DONE", "DONE"]
@@ -181,8 +191,8 @@ class TestOneJobAtATime:
             provider.shutdown()
         assert len(spans) == evaluations > 2
         assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
-        assert forked.names == ["first", "second"]
-        assert forked.all_ended()
+        assert watching.names == ["qrun-workload-first", "qrun-workload-second"]
+        assert not _workload_processes()
 
 
 def _failing_after(
@@ -227,9 +237,9 @@ class TestFailures:
         jobs: int,
         reason: str,
     ) -> None:
-        forked = _Forked(monkeypatch)
-        monkeypatch.setattr(process_module, "run_work", _failing_after(2, jobs, failure))
-        report, provider = _run(tmp_path, _manifest("concurrent"))
+        watching = _Watching()
+        monkeypatch.setattr(forked_module, "run_work", _failing_after(2, jobs, failure))
+        report, provider = _run(tmp_path, _manifest("concurrent"), watching)
         try:
             results = report.outcome.workload_results
             second = provider.engine.jobs(session_id=report.outcome.session_id, tags=["second"])
@@ -241,12 +251,12 @@ class TestFailures:
         assert len(results["second"].history) == jobs
         # The workload stopped at the failed job: nothing was submitted after it.
         assert [job.status() for job in second] == ["DONE"] * jobs + ["ERROR"]
-        assert forked.all_ended()
+        assert len(watching.seen) == 2 and not _workload_processes()
 
     def test_an_optimiser_that_raises_is_recorded(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        forked = _Forked(monkeypatch)
+        watching = _Watching()
         real = minimize_module.optimize
 
         def failing(
@@ -261,14 +271,14 @@ class TestFailures:
             return real(planned, value, gradient, next_iteration)  # type: ignore[arg-type]
 
         monkeypatch.setattr(minimize_module, "optimize", failing)
-        report, provider = _run(tmp_path, _manifest("concurrent"))
+        report, provider = _run(tmp_path, _manifest("concurrent"), watching)
         provider.shutdown()
         results = report.outcome.workload_results
         assert results["first"].status == "DONE" and len(results["first"].history) == 25
         assert results["second"].status == "ERROR"
         assert results["second"].error == "RuntimeError: the optimiser diverged"
         assert len(results["second"].history) == 1
-        assert forked.all_ended()
+        assert len(watching.seen) == 2 and not _workload_processes()
 
 
 class TestInterrupt:
@@ -277,7 +287,6 @@ class TestInterrupt:
     def test_workloads_cancelled_and_processes_gone(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        forked = _Forked(monkeypatch)
         under_way = threading.Event()
         real_join = WorkloadScheduler.join
 
@@ -287,16 +296,13 @@ class TestInterrupt:
                 raise KeyboardInterrupt
             real_join(self)
 
-        class Waiting:
-            def submitted(self, name: str, job_id: str) -> None:
-                pass
-
+        class Waiting(_Watching):
             def waiting(self, name: str, job_id: str) -> None:
+                super().waiting(name, job_id)
                 if name.endswith("#5"):
                     under_way.set()
 
-            def finished(self, name: str, job_id: str, status: str) -> None:
-                pass
+        watching = Waiting()
 
         monkeypatch.setattr(WorkloadScheduler, "join", interrupted_join)
         file = tmp_path / "manifest.yaml"
@@ -304,7 +310,7 @@ class TestInterrupt:
         provider = LocalProvider()
         try:
             report = run_manifest(
-                load_manifest(file), provider=provider, output=tmp_path / "r", progress=Waiting()
+                load_manifest(file), provider=provider, output=tmp_path / "r", progress=watching
             )
         finally:
             provider.shutdown()
@@ -313,4 +319,45 @@ class TestInterrupt:
         assert [result.status for result in results.values()] == ["CANCELLED", "CANCELLED"]
         assert all(len(result.history) >= 1 for result in results.values())
         assert report.outcome.status_end == "Closed"
-        assert forked.all_ended()
+        assert len(watching.seen) == 2 and not _workload_processes()
+
+
+class TestPlacedJobs:
+    """If a job names a place, it is computed there; once that place is gone, it fails."""
+
+    def test_jobs_go_where_their_work_says(self) -> None:
+        from qiskit import QuantumCircuit
+
+        from qrun.engine import Engine, NullExecutor, PlacingExecutor, ThreadExecutor
+
+        class Counting(NullExecutor):
+            def __init__(self) -> None:
+                self.count = 0
+
+            def start(self, work: Work, done: Callable[[Outcome], None]) -> None:
+                self.count += 1
+                super().start(work, done)
+
+        placing = PlacingExecutor(ThreadExecutor())
+        there = Counting()
+        placing.add("there", there)
+        engine = Engine(executor=placing)
+        circuit = QuantumCircuit(1)
+        circuit.measure_all()
+        try:
+            options = JobOptions(default_shots=8)
+            placed = engine.submit(
+                "sampler", [circuit], backend="aer", options=options, place="there"
+            )
+            anywhere = engine.submit("sampler", [circuit], backend="aer", options=options)
+            assert placed.result().metadata == {"executor": "null"}
+            assert anywhere.result()[0].data.meas.num_shots == 8
+            assert there.count == 1
+            placing.remove("there")
+            gone = engine.submit(
+                "sampler", [circuit], backend="aer", options=options, place="there"
+            )
+            assert gone.status() == "ERROR"
+            assert "has ended before it ran" in (gone.error_message() or "")
+        finally:
+            engine.shutdown()

@@ -11,7 +11,7 @@ from qrun.engine.core import DEFAULT_PRECISION, DEFAULT_SHOTS, Engine
 from qrun.engine.executor import Executor, NullExecutor, ProcessExecutor, ThreadExecutor
 from qrun.engine.instance import Instance, PricingPlan
 from qrun.engine.job import EndReason, JobHandle, JobStatus
-from qrun.engine.routing import RoutingExecutor
+from qrun.engine.placement import PlacingExecutor
 from qrun.engine.session import STATUSES, SessionHandle, SessionState
 from qrun.engine.work import Outcome, Program, Work
 from qrun.engine.workers import WorkerExecutor
@@ -29,10 +29,10 @@ __all__ = [
     "JobStatus",
     "NullExecutor",
     "Outcome",
+    "PlacingExecutor",
     "PricingPlan",
     "ProcessExecutor",
     "Program",
-    "RoutingExecutor",
     "SessionHandle",
     "SessionState",
     "ThreadExecutor",

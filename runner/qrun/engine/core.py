@@ -51,6 +51,7 @@ import sys
 import threading
 import uuid
 from collections import deque
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -271,19 +272,23 @@ class Engine:
         session_id: str | None = None,
         options: JobOptions | None = None,
         duration: float | None = None,
+        place: str | None = None,
     ) -> JobHandle:
         """Queue a job; it starts when the backend's scheduling rules allow.
 
         ``pubs`` are the PUBs of a ``sampler`` or ``estimator`` job, or the one
         ``QuantumProgram`` of an ``executor`` job; a PUB without shots or precision gets
         them from ``options`` (:meth:`JobOptions.shots`, :meth:`JobOptions.precision`),
-        and the job carries ``options.job_tags``.
+        and the job carries ``options.job_tags``. ``place`` names where the executor
+        computes it (:attr:`~qrun.engine.work.Work.place`).
         """
         if duration is not None and not (math.isfinite(duration) and duration >= 0):
             raise QrunError(f"a job's duration must be a non-negative number, got {duration!r}")
         limits = self.instance(instance)
         options = options if options is not None else JobOptions()
         work = _work(program, pubs, backend, options)
+        if place is not None:
+            work = replace(work, place=place)
         with self.lock:
             queue = self._backend(backend)
             session = None if session_id is None else self.session(session_id)

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import sys
 
-__all__ = ["end_with_parent"]
+__all__ = ["c_library", "end_with_parent"]
 
 _PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def c_library() -> ctypes.CDLL | None:
+    """The C library (found once: the search runs ``ldconfig``, and a forked worker
+    finds it already loaded in what it inherited)."""
+    library = ctypes.util.find_library("c")
+    return None if library is None else ctypes.CDLL(library, use_errno=True)
 
 
 def end_with_parent(parent: int | None = None) -> None:
@@ -31,10 +40,9 @@ def end_with_parent(parent: int | None = None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform != "linux":
         return
-    library = ctypes.util.find_library("c")
-    if library is None:
+    libc = c_library()
+    if libc is None:
         return
-    libc = ctypes.CDLL(library, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         return
     if parent is not None and os.getppid() != parent:

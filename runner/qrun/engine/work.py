@@ -28,12 +28,14 @@ Program = Literal["sampler", "estimator", "executor"]
 @dataclass(frozen=True)
 class Work:
     """One job's computation: coerced PUBs (shots / precision already set) for a backend,
-    or the one quantum program of an ``executor`` job."""
+    or the one quantum program of an ``executor`` job. ``place`` names where it must be
+    computed (see :class:`~qrun.engine.placement.PlacingExecutor`); None: anywhere."""
 
     program: Program
     backend: str
     pubs: tuple[SamplerPub, ...] | tuple[EstimatorPub, ...] | tuple[QuantumProgram]
     seed: int | None = None
+    place: str | None = None
 
 
 @dataclass(frozen=True)

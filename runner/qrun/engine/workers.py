@@ -28,7 +28,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from qrun.engine.lifetime import end_with_parent
+from qrun.engine.lifetime import c_library, end_with_parent
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
@@ -70,10 +70,11 @@ def worker_context() -> BaseContext:
 
 
 def prime_workers() -> None:
-    """Import what a worker uses, so a forked worker needs no import of its own."""
+    """Import and find what a worker uses, so a forked worker needs no search of its own."""
     import qiskit_aer.primitives  # noqa: F401
 
     _shared()
+    c_library()
 
 
 def _shared_object(key: int) -> object:

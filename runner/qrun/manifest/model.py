@@ -27,10 +27,12 @@ __all__ = [
     "JSON",
     "Array",
     "Backend",
+    "BackendKind",
     "Circuit",
     "Estimate",
     "EstimatorPub",
     "Execution",
+    "ExecutionMode",
     "JobOptions",
     "LeastBusy",
     "LibrarySource",
@@ -40,8 +42,10 @@ __all__ = [
     "Minimize",
     "NestedNames",
     "Observable",
+    "OptimizerMethod",
     "ParameterValues",
     "Primitive",
+    "PrimitiveKind",
     "PrimitiveOptions",
     "Pub",
     "QasmFileSource",
@@ -49,9 +53,12 @@ __all__ = [
     "RandomValues",
     "SamplerPub",
     "Service",
+    "ServiceChannel",
     "SourceMap",
     "Transpile",
     "Workload",
+    "WorkloadOrder",
+    "plain",
     "shots_for_precision",
     "to_python",
 ]
@@ -87,6 +94,25 @@ OptimizerMethod = Literal[
     "tnc",
     "trust-constr",
 ]
+
+
+def plain(value: object) -> JSON:
+    """``value`` as JSON: arrays become lists, unknown objects their ``str``."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(plain(item) for item in value)
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return plain(tolist())
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return str(isoformat())
+    return str(value)
 
 
 def to_python(value: JSON) -> object:

@@ -4,15 +4,24 @@ jobs) to submit primitive jobs through.
 Both providers, the embedded ``local`` one and the ``runtime`` one over
 ``qiskit_ibm_runtime``, expose this same surface, so the executor never knows which
 one it drives.
+
+A channel also declares where the optimisers of concurrent workloads run, its
+:attr:`Channel.hosting`. An optimiser is a *task*: it asks for evaluations, each answered
+with the result of one job, and returns what it found. The runner's side of a task is an
+*evaluator*: it submits the job a request needs through the channel it is handed, and
+records the job once it has ended. Every channel can host tasks on threads of this
+process (:class:`~qrun.providers.hosting.ThreadHosting`); the local provider can host each
+in a process of its own that also computes that task's jobs
+(:mod:`qrun.providers.forked`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from qiskit.primitives import PrimitiveResult
     from qiskit.providers import BackendV2
@@ -23,10 +32,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Channel",
+    "Evaluator",
+    "Host",
+    "Hosting",
     "Job",
     "Provider",
     "ResolvedBackend",
+    "TaskFailed",
+    "TaskStopped",
 ]
+
+Request = TypeVar("Request")
+Request_contra = TypeVar("Request_contra", contravariant=True)
+Request_co = TypeVar("Request_co", covariant=True)
+Found = TypeVar("Found")
+Found_co = TypeVar("Found_co", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,57 @@ class Job(Protocol):
     def result(self, timeout: float | None = None) -> PrimitiveResult: ...
 
     def cancel(self) -> None: ...
+
+
+class TaskStopped(Exception):
+    """The task was told to stop: it asks for nothing more."""
+
+
+class TaskFailed(Exception):
+    """The task failed where it ran, or its process ended without a word."""
+
+
+class Evaluator(Protocol[Request_contra]):
+    """The runner's side of one task: a job for each request, recorded when it ends."""
+
+    def submit(self, request: Request_contra, channel: Channel) -> Job:
+        """Submit the job ``request`` needs through ``channel``, without waiting for it."""
+        ...
+
+    def complete(self, job: Job) -> None:
+        """Record ``job`` (waiting for its end if need be); raises as its ``result()``
+        does, which ends the task."""
+        ...
+
+
+class Host(Protocol[Request_co, Found_co]):
+    """Where one task runs."""
+
+    def serve(self, evaluator: Evaluator[Request_co]) -> Found_co:
+        """Run the task to its end, each of its requests evaluated by ``evaluator``;
+        return what it found. Raises what ended it (:class:`TaskFailed` where it ran
+        elsewhere and failed there)."""
+        ...
+
+    def stop(self) -> None:
+        """Make the task give up at its next request (the run is being interrupted)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the host holds; nothing of it is left running."""
+        ...
+
+
+class Hosting(Protocol):
+    """Where a channel runs the tasks of concurrent workloads."""
+
+    def host(
+        self, tasks: Mapping[str, Callable[[Callable[[Request], PrimitiveResult]], Found]]
+    ) -> dict[str, Host[Request, Found]]:
+        """A host for each task, by name. A task is called with its ``ask`` function,
+        which returns the result of the job that evaluated the request. Called before
+        anything is submitted through the channel."""
+        ...
 
 
 class Channel(Protocol):
@@ -81,6 +152,11 @@ class Channel(Protocol):
     def job_ids(self, tags: Sequence[str]) -> list[str]:
         """Ids of the jobs carrying every one of ``tags``: within this session or batch,
         or every job the instance lists in job mode."""
+        ...
+
+    @property
+    def hosting(self) -> Hosting:
+        """Where the optimisers of concurrent workloads run."""
         ...
 
 

@@ -2,6 +2,11 @@
 
 Sessions and batches are the engine's, so their ``status()`` and ``details()`` follow the
 documented lifecycle; jobs compute on Aer (with the fake backend's noise for ``fake_*``).
+
+Concurrent workloads run each optimiser in a process of its own that also computes its
+jobs (:mod:`qrun.providers.forked`), where the provider builds its own engine on the
+system clock: there a job ends the moment it is computed. An engine given to the provider
+keeps its executor, and the optimisers run on threads.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.clock import Clock
-    from qrun.engine import Engine, JobHandle, RoutingExecutor, SessionHandle
+    from qrun.engine import Engine, JobHandle, PlacingExecutor, SessionHandle
     from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions, Service
+    from qrun.providers.base import Hosting
+    from qrun.providers.forked import Forks
 
 __all__ = ["LocalChannel", "LocalProvider"]
 
@@ -56,12 +63,17 @@ class LocalChannel:
         instance: str,
         mode: ExecutionMode,
         session: SessionHandle | None,
+        *,
+        hosting: Callable[[LocalChannel], Hosting] | None = None,
+        place: str | None = None,
     ) -> None:
         self._engine = engine
         self._backend = backend
         self._instance = instance
         self._mode: ExecutionMode = mode
         self._session = session
+        self._hosting = hosting  # the provider's, where it offers one
+        self._place = place  # where this channel's jobs are computed (None: anywhere)
 
     @property
     def mode(self) -> ExecutionMode:
@@ -90,6 +102,7 @@ class LocalChannel:
             instance=self._instance,
             session_id=self.session_id,
             options=options,
+            place=self._place,
         )
         return _LocalJob(handle)
 
@@ -108,6 +121,21 @@ class LocalChannel:
             if job.session_id is None and job.backend_name == self._backend:
                 job.cancel()
 
+    @property
+    def hosting(self) -> Hosting:
+        """A process for each optimiser where the provider forks them, else threads."""
+        if self._hosting is not None:
+            return self._hosting(self)
+        from qrun.providers.hosting import ThreadHosting
+
+        return ThreadHosting(self)
+
+    def placed(self, place: str) -> LocalChannel:
+        """This channel, with its jobs computed at ``place``."""
+        return LocalChannel(
+            self._engine, self._backend, self._instance, self._mode, self._session, place=place
+        )
+
 
 class LocalProvider:
     """Runs on an :class:`~qrun.engine.Engine`: a new one on the system clock by default,
@@ -123,10 +151,17 @@ class LocalProvider:
         engine: Engine | None = None,
         instance: str | None = None,
     ) -> None:
-        from qrun.engine import Engine
+        from qrun.engine import Engine, PlacingExecutor, ThreadExecutor
 
         self._owns_engine = engine is None
-        self.engine: Engine = engine if engine is not None else Engine()
+        # Its own engine runs on the system clock, where a job ends the moment it is
+        # computed: there it can place the jobs of each workload in that workload's process.
+        self._placing: PlacingExecutor | None = None
+        self._forks: Forks | None = None
+        if engine is None:
+            self._placing = PlacingExecutor(ThreadExecutor())
+            engine = Engine(executor=self._placing)
+        self.engine: Engine = engine
         self.instance = instance or "local"
         del settings  # the local engine has no service to connect to
 
@@ -155,26 +190,27 @@ class LocalProvider:
             session = self.engine.open_session(
                 backend.name, instance=self.instance, mode=mode, max_time=max_time
             )
-        return LocalChannel(self.engine, backend.name, self.instance, mode, session)
+        return LocalChannel(
+            self.engine, backend.name, self.instance, mode, session, hosting=self._hosting
+        )
 
-    def expect_parallel_jobs(self, backend: ResolvedBackend, count: int) -> RoutingExecutor | None:
-        """Several workloads will run at once, each optimising in a process of its own
-        that also computes its jobs: route those jobs there (the engine still decides
-        when each starts, within ``backend``'s capacity). None with an engine given to
-        this provider, which keeps its own executor (the workloads then run on threads)."""
-        from qrun.engine import RoutingExecutor
+    def _hosting(self, channel: LocalChannel) -> Hosting:
+        """Each optimiser in a process of its own where this provider places jobs and
+        can fork (Linux), else on threads."""
+        from qrun.providers.hosting import ThreadHosting
 
-        del backend  # the engine applies the backend's capacity itself
-        # A workload process reads its answer off the outcome it computed: that is the
-        # job's end only where jobs end the moment they are computed.
-        if not self._owns_engine or count < 2 or self.engine.modelled_time:
-            return None
-        executor = self.engine.executor
-        if not isinstance(executor, RoutingExecutor):
-            executor = RoutingExecutor(executor)
-            self.engine.executor = executor
-        return executor
+        if self._placing is None:
+            return ThreadHosting(channel)
+        if self._forks is None:
+            from qrun.providers.forked import Forks, fork_available
+
+            if not fork_available():
+                return ThreadHosting(channel)
+            self._forks = Forks(self._placing)
+        return self._forks.hosting(channel.placed)
 
     def shutdown(self) -> None:
+        if self._forks is not None:
+            self._forks.reap()
         if self._owns_engine:
             self.engine.shutdown()

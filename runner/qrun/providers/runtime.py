@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from qrun.errors import BackendError, JobCancelledError, JobFailedError, PricingPlanError
 from qrun.manifest.model import Service, to_python
 from qrun.providers.base import ResolvedBackend
+from qrun.providers.hosting import ThreadHosting
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -166,6 +167,11 @@ class RuntimeChannel:
             job_tags=list(tags), session_id=self.session_id, limit=None
         )
         return [str(job.job_id()) for job in jobs]
+
+    @property
+    def hosting(self) -> ThreadHosting:
+        """The optimisers of concurrent workloads run on threads here."""
+        return ThreadHosting(self)
 
 
 def service_message(error: BaseException) -> str:

@@ -3,7 +3,9 @@ in manifest order, close, and collect the results.
 
 Iterative workloads run after the primitives are submitted, inside the same channel,
 side by side or one after another (:mod:`qrun.workloads.scheduling`); each kind plugs in
-at :data:`WORKLOAD_RUNNERS`. A keyboard interrupt stops the workloads from submitting
+at :data:`WORKLOAD_RUNNERS`, and their machinery is imported only for a plan that has
+workloads. Their optimisers are placed where the channel hosts them before anything is
+submitted. A keyboard interrupt stops the workloads from submitting
 more and cancels the session at once, so no session is left open and billing; the
 results of jobs that had already finished, and every workload's history so far, are
 kept and the outcome is marked interrupted.
@@ -11,10 +13,12 @@ kept and the outcome is marked interrupted.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, cast
 
-from qrun.errors import JobCancelledError, JobError, PricingPlanError, QrunError
+from qrun.errors import JobCancelledError, JobError, PricingPlanError
+from qrun.manifest.diagnostics import ManifestError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -22,20 +26,15 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.clock import Clock
-    from qrun.engine.routing import RoutingExecutor
-    from qrun.providers import Channel, ExecutionMode, Job, Provider, ResolvedBackend
+    from qrun.providers import Channel, ExecutionMode, Job, Provider
     from qrun.run.plan import Plan, PlannedPrimitive
-    from qrun.workloads.context import WorkloadContext
+    from qrun.workloads.context import Progress
     from qrun.workloads.history import WorkloadResult
-    from qrun.workloads.planning import PlannedWorkload
-    from qrun.workloads.process import WorkloadProcesses
     from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 __all__ = [
     "WORKLOAD_RUNNERS",
     "JobRecord",
-    "ParallelJobs",
-    "Progress",
     "RunOutcome",
     "SilentProgress",
     "execute",
@@ -84,16 +83,6 @@ class RunOutcome:
         return [result for result in self.workload_results.values() if result.status != "DONE"]
 
 
-class Progress(Protocol):
-    """What the executor tells a progress display."""
-
-    def submitted(self, name: str, job_id: str) -> None: ...
-
-    def waiting(self, name: str, job_id: str) -> None: ...
-
-    def finished(self, name: str, job_id: str, status: str) -> None: ...
-
-
 class SilentProgress:
     """No display (tests, ``--json``, CI, output that is not a terminal)."""
 
@@ -107,52 +96,61 @@ class SilentProgress:
         pass
 
 
-def _run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
-    from qrun.workloads.minimize import run_minimize  # only runs with workloads import them
-
-    return run_minimize(planned, context)
-
-
-#: workload class name -> its runner. A workload kind with no runner is refused before
-#: anything is submitted.
-WORKLOAD_RUNNERS: dict[str, WorkloadRunner] = {"Minimize": _run_minimize}
+#: workload class name -> "module:class" of its runner (a
+#: :class:`~qrun.workloads.scheduling.WorkloadRunner`), imported only when a plan has such
+#: a workload. The schema's workload kinds and this registry are kept equal by a test.
+WORKLOAD_RUNNERS: dict[str, str] = {"Minimize": "qrun.workloads.minimize:MinimizeRunner"}
 
 
-@runtime_checkable
-class ParallelJobs(Protocol):
-    """A provider that can compute each concurrent workload's jobs in that workload's own
-    process (the local one): it answers with the executor to route them through, or None."""
-
-    def expect_parallel_jobs(
-        self, backend: ResolvedBackend, count: int
-    ) -> RoutingExecutor | None: ...
+def _runner(kind: str) -> WorkloadRunner:
+    module, _, name = WORKLOAD_RUNNERS[kind].partition(":")
+    return cast("WorkloadRunner", getattr(importlib.import_module(module), name)())
 
 
-def _check_workloads(plan: Plan) -> None:
-    for workload in plan.manifest.workloads:
-        if type(workload).__name__ not in WORKLOAD_RUNNERS:
-            raise QrunError(
-                plan.manifest.source.issue(
-                    workload.path,
-                    f"running {type(workload).__name__.lower()} workloads is not supported "
-                    "by this version of qrun yet",
-                ).__str__()
-            )
+class _NoWorkloads:
+    """The scheduler of a plan without workloads: nothing of theirs is imported."""
+
+    def host(self) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def join(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def ordered(self) -> dict[str, WorkloadResult]:
+        return {}
 
 
-def _prepare(plan: Plan, provider: Provider) -> WorkloadProcesses | None:
-    """Fork a process for each concurrent workload where the provider routes jobs to
-    them; done before anything is submitted, so no simulation is under way in a thread
-    of this process when it forks."""
-    workloads = len(plan.workloads)
-    concurrent = plan.manifest.execution.workloads == "concurrent"
-    if workloads > 1 and concurrent and isinstance(provider, ParallelJobs):
-        router = provider.expect_parallel_jobs(plan.backend, workloads)
-        if router is not None:
-            from qrun.workloads.minimize import fork_minimize
+def _scheduler(
+    plan: Plan, channel: Channel, clock: Clock, display: Progress, started_at: float
+) -> WorkloadScheduler | _NoWorkloads:
+    if not plan.workloads:
+        return _NoWorkloads()
+    from qrun.workloads.context import WorkloadContext
+    from qrun.workloads.scheduling import WorkloadScheduler
 
-            return fork_minimize(plan.workloads, router)
-    return None
+    context = WorkloadContext(
+        channel=channel,
+        clock=clock,
+        progress=display,
+        run_started=started_at,
+        session_opened=clock.now(),
+    )
+    kinds = {type(planned.workload).__name__ for planned in plan.workloads}
+    return WorkloadScheduler(
+        plan.workloads,
+        {kind: _runner(kind) for kind in kinds},
+        context,
+        concurrent=plan.manifest.execution.workloads == "concurrent",
+    )
 
 
 def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
@@ -163,12 +161,12 @@ def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
         if plan.mode != "session":
             raise
         if not execution.fallback:
-            where = plan.manifest.source.issue(f"{execution.path}.mode", "").__str__()
-            raise PricingPlanError(
-                f"{where.rstrip(': ')}: {error}; nothing was submitted. Run it as a batch "
-                "(execution.mode: batch), or set execution.fallback: true to do so "
-                "automatically."
-            ) from error
+            message = (
+                f"{error}; nothing was submitted. Run it as a batch (execution.mode: batch), "
+                "or set execution.fallback: true to do so automatically."
+            )
+            issue = plan.manifest.source.issue(f"{execution.path}.mode", message)
+            raise ManifestError([issue]) from error
     outcome.mode = "batch"
     outcome.fallback = True
     return provider.open(plan.backend, "batch", plan.max_time)
@@ -233,87 +231,15 @@ def execute(
     ``on_submitted`` is called after each submission, before any wait, so that a journal
     of job ids can be written for a run that is interrupted.
     """
-    _check_workloads(plan)
-    processes = _prepare(plan, provider)
-    try:
-        return _execute(
-            plan,
-            provider,
-            clock=clock,
-            progress=progress,
-            on_submitted=on_submitted,
-            processes=processes,
-        )
-    finally:
-        if processes is not None:
-            processes.close()  # none is left behind, whatever happened
-
-
-class _NoWorkloads:
-    """The scheduler of a plan without workloads: nothing of theirs is imported."""
-
-    def start(self) -> None:
-        pass
-
-    def join(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def ordered(self) -> dict[str, WorkloadResult]:
-        return {}
-
-
-def _scheduler(
-    plan: Plan,
-    channel: Channel,
-    *,
-    clock: Clock,
-    display: Progress,
-    outcome: RunOutcome,
-    processes: WorkloadProcesses | None,
-) -> WorkloadScheduler | _NoWorkloads:
-    if not plan.workloads:
-        return _NoWorkloads()
-    from qrun.workloads.context import WorkloadContext
-    from qrun.workloads.scheduling import WorkloadScheduler
-
-    context = WorkloadContext(
-        channel=channel,
-        clock=clock,
-        progress=display,
-        run_started=outcome.started_at,
-        session_opened=clock.now(),
-        processes=processes,
-    )
-    return WorkloadScheduler(
-        plan.workloads,
-        WORKLOAD_RUNNERS,
-        context,
-        concurrent=plan.manifest.execution.workloads == "concurrent",
-    )
-
-
-def _execute(
-    plan: Plan,
-    provider: Provider,
-    *,
-    clock: Clock,
-    progress: Progress | None,
-    on_submitted: Callable[[RunOutcome], None] | None,
-    processes: WorkloadProcesses | None,
-) -> RunOutcome:
     display = progress or SilentProgress()
     outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now())
     channel = _open(plan, provider, outcome)
     outcome.session_id = channel.session_id
     outcome.details_start = channel.details()
-    workloads = _scheduler(
-        plan, channel, clock=clock, display=display, outcome=outcome, processes=processes
-    )
+    workloads = _scheduler(plan, channel, clock, display, outcome.started_at)
     submitted: list[tuple[Job, JobRecord]] = []
     try:
+        workloads.host()  # before any job: a hosting may fork
         for primitive in plan.primitives:
             job, record = _submit(primitive, channel, clock, outcome)
             submitted.append((job, record))
@@ -334,6 +260,7 @@ def _execute(
         workloads.join()
         _keep_finished(submitted, outcome)
     finally:
+        workloads.close()  # nothing of the workloads is left running, whatever happened
         outcome.workload_results = workloads.ordered()
         outcome.details_end = channel.details()
         outcome.status_end = channel.status()

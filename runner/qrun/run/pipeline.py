@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
     from qrun.manifest.model import Manifest
     from qrun.providers import Provider
-    from qrun.run.execute import Progress, RunOutcome
+    from qrun.run.execute import RunOutcome
     from qrun.run.record import RunRecord
     from qrun.run.results import ResultsDocument
+    from qrun.workloads.context import Progress
 
 __all__ = ["RunReport", "run_manifest", "service_settings"]
 

@@ -23,7 +23,8 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from qrun.clock import iso_time
-from qrun.run.results import RunResults, plain, primitive_record
+from qrun.manifest.model import plain
+from qrun.run.results import RunResults, primitive_record
 from qrun.run.summary import summary_markdown
 
 if TYPE_CHECKING:

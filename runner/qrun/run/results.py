@@ -35,13 +35,13 @@ terminal text are drawn from the same values, never from the document.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
 from qrun.errors import QrunError
+from qrun.manifest.model import plain
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,25 +87,6 @@ class ResultsDocument(TypedDict):
     format: str
     primitives: list[PrimitiveDocument]
     workloads: list[dict[str, JSON]]
-
-
-def plain(value: object) -> JSON:
-    """``value`` as JSON: arrays become lists, unknown objects their ``str``."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return tuple(plain(item) for item in value)
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return plain(tolist())
-    isoformat = getattr(value, "isoformat", None)
-    if callable(isoformat):
-        return str(isoformat())
-    return str(value)
 
 
 class Register(NamedTuple):

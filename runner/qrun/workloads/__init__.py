@@ -1,15 +1,17 @@
 """Iterative workloads: SciPy optimisations whose every cost evaluation is a job.
 
 Planning (:mod:`~qrun.workloads.planning`) checks what only Qiskit can see; the runner
-(:mod:`~qrun.workloads.minimize`) drives ``scipy.optimize.minimize`` through an
-:class:`~qrun.workloads.cost.EstimatorCost`; the scheduler runs several workloads side by
-side in one session, each optimiser in a process of its own where the provider allows
-(:mod:`~qrun.workloads.process`); :mod:`~qrun.workloads.history` holds what is recorded.
+(:mod:`~qrun.workloads.minimize`) runs ``scipy.optimize.minimize`` where the channel hosts
+it, asking for each evaluation (:mod:`~qrun.workloads.asking`), and evaluates each request
+as one job in the channel (:mod:`~qrun.workloads.cost`); the scheduler
+(:mod:`~qrun.workloads.scheduling`) runs several workloads side by side in one session;
+:mod:`~qrun.workloads.history` holds what is recorded. Workloads see only the channel.
 """
 
 from __future__ import annotations
 
-from qrun.workloads.context import WorkloadContext, WorkloadStopped
+from qrun.workloads.asking import Ask, AskingCost, read_evaluation
+from qrun.workloads.context import Progress, WorkloadContext, WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.exact import MAX_EXACT_QUBITS, exact_minimum
 from qrun.workloads.history import (
@@ -19,32 +21,30 @@ from qrun.workloads.history import (
     TagCheck,
     WorkloadResult,
 )
-from qrun.workloads.minimize import fork_minimize, optimize, run_minimize
+from qrun.workloads.minimize import MinimizeRunner, optimize
 from qrun.workloads.planning import GRADIENT_METHODS, PlannedWorkload, plan_workloads
-from qrun.workloads.process import RemoteCost, WorkloadFailed, WorkloadProcess, WorkloadProcesses
 from qrun.workloads.scheduling import WorkloadRunner, WorkloadScheduler
 
 __all__ = [
     "GRADIENT_METHODS",
     "MAX_EXACT_QUBITS",
+    "Ask",
+    "AskingCost",
     "EstimatorCost",
     "Evaluation",
+    "MinimizeRunner",
     "OptimizerResult",
     "PlannedWorkload",
-    "RemoteCost",
+    "Progress",
     "SessionCheck",
     "TagCheck",
     "WorkloadContext",
-    "WorkloadFailed",
-    "WorkloadProcess",
-    "WorkloadProcesses",
     "WorkloadResult",
     "WorkloadRunner",
     "WorkloadScheduler",
     "WorkloadStopped",
     "exact_minimum",
-    "fork_minimize",
     "optimize",
     "plan_workloads",
-    "run_minimize",
+    "read_evaluation",
 ]

@@ -1,8 +1,11 @@
 """Running a ``minimize`` workload: ``scipy.optimize.minimize`` over jobs in the session.
 
-Whatever happens (a job fails, the session ends, the run is interrupted) the runner
-returns a :class:`~qrun.workloads.history.WorkloadResult` with the history so far, so
-one workload's failure never loses another's results.
+The optimiser runs where the channel hosts it (a thread of the run, or a process of its
+own) and asks for each evaluation (:mod:`qrun.workloads.asking`); the runner's thread
+evaluates each request as one job and records it (:mod:`qrun.workloads.cost`). Whatever
+happens (a job fails, the session ends, the run is interrupted) the runner returns a
+:class:`~qrun.workloads.history.WorkloadResult` with the history so far, so one
+workload's failure never loses another's results.
 """
 
 from __future__ import annotations
@@ -12,32 +15,26 @@ from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from qrun.errors import QrunError
-from qrun.manifest.model import to_python
-from qrun.run.results import plain
-from qrun.workloads.context import WorkloadStopped
+from qrun.manifest.model import plain, to_python
+from qrun.providers.base import TaskFailed, TaskStopped
+from qrun.workloads.asking import AskingCost
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult
-from qrun.workloads.process import (
-    Ask,
-    RemoteCost,
-    WorkloadFailed,
-    WorkloadProcess,
-    WorkloadProcesses,
-    fork_available,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     import numpy as np
     from numpy.typing import NDArray
+    from qiskit.primitives import PrimitiveResult
 
-    from qrun.engine.routing import RoutingExecutor
+    from qrun.providers.base import Host
+    from qrun.workloads.asking import Ask, Optimisation
     from qrun.workloads.context import WorkloadContext
     from qrun.workloads.history import Evaluation, WorkloadStatus
     from qrun.workloads.planning import PlannedWorkload
 
-__all__ = ["MAXITER_OPTION", "fork_minimize", "optimize", "run_minimize"]
+__all__ = ["MAXITER_OPTION", "MinimizeRunner", "optimize"]
 
 #: The option a method reads ``maxiter`` from, where it is not ``maxiter``.
 MAXITER_OPTION = {"tnc": "maxfun"}
@@ -142,99 +139,56 @@ def optimize(
     return _optimizer_result(found)
 
 
-def _optimize_remotely(planned: PlannedWorkload, cost: RemoteCost) -> OptimizerResult:
-    """What a workload process runs: the same optimisation, asking the parent for costs."""
+def _optimize_asking(
+    planned: PlannedWorkload, ask: Callable[[Ask], PrimitiveResult]
+) -> OptimizerResult:
+    """What runs where the channel hosts the optimiser: the optimisation, each cost asked."""
+    cost = AskingCost(ask)
     return optimize(planned, cost.value, cost.gradient, cost.next_iteration)
 
 
-def fork_minimize(
-    workloads: tuple[PlannedWorkload, ...], router: RoutingExecutor
-) -> WorkloadProcesses | None:
-    """A workload process for each ``minimize`` workload, fed by ``router``; None where
-    processes cannot be forked (the workloads then run on threads)."""
-    if not fork_available():
-        return None
-    optimizers = {
-        planned.name: partial(_optimize_remotely, planned)
-        for planned in workloads
-        if type(planned.workload).__name__ == "Minimize"
-    }
-    return WorkloadProcesses(optimizers, router) if optimizers else None
+class MinimizeRunner:
+    """Runs ``minimize`` workloads: ``scipy.optimize.minimize``, one job per evaluation."""
+
+    def task(self, planned: PlannedWorkload) -> Optimisation:
+        """The optimisation, to run where the channel hosts it."""
+        return partial(_optimize_asking, planned)
+
+    def run(
+        self, planned: PlannedWorkload, context: WorkloadContext, host: Host[Ask, OptimizerResult]
+    ) -> WorkloadResult:
+        """Minimise ``planned``'s cost on ``host``, one job per evaluation; never raises
+        for a failure of its own jobs or session (the result says what happened)."""
+        return _minimize(planned, context, host)
 
 
-def _serve(
-    process: WorkloadProcess,
-    router: RoutingExecutor,
-    cost: EstimatorCost,
-    context: WorkloadContext,
-) -> OptimizerResult:
-    """Serve a workload process: each of its requests becomes one job in the channel,
-    computed back in that process; return what its optimiser found."""
-    router.route(cost.observables, process)
-    try:
-        finished = process.serve(partial(_evaluate, process, cost))
-    except WorkloadFailed:
-        if context.stop.is_set():
-            raise WorkloadStopped from None
-        raise
-    finally:
-        router.unroute(cost.observables)
-        process.close()
-    for _ in range(finished.iterations):
-        cost.next_iteration()
-    return finished.result
-
-
-def _evaluate(process: WorkloadProcess, cost: EstimatorCost, ask: Ask) -> None:
-    """Submit the job ``ask`` needs; record it when the engine has ended it.
-
-    The process reads its answer off the outcome it computed itself (see
-    :mod:`qrun.workloads.process`); a job that does not end DONE ends the workload.
-    """
-    for _ in range(ask.iterations):
-        cost.next_iteration()
-    pending = cost.submit(ask.kind, ask.x)
-
-    def ended() -> None:
-        try:
-            cost.complete(pending)
-        except Exception as error:  # noqa: BLE001 - ends this workload, recorded by its runner
-            process.fail(error)
-
-    # Only the local provider forks workload processes, and its jobs say when they end.
-    pending.job.add_done_callback(ended)  # type: ignore[attr-defined]
-
-
-def run_minimize(planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult:
-    """Minimise ``planned``'s cost, one job per evaluation; never raises for a failure
-    of its own jobs or session (the result says what happened).
-
-    With a workload process (concurrent workloads on the local provider) the optimiser
-    runs there, its requests become jobs as they arrive, and this thread waits for its
-    end; otherwise it runs here."""
+def _minimize(
+    planned: PlannedWorkload, context: WorkloadContext, host: Host[Ask, OptimizerResult]
+) -> WorkloadResult:
     workload = planned.workload
     cost = EstimatorCost(planned, context)
-    processes = context.processes
-    process = None if processes is None else processes.get(planned.name)
     details_start = context.channel.details()
     status: WorkloadStatus = "DONE"
     error: str | None = None
     result: OptimizerResult | None = None
+    interrupted = "the run was interrupted"
 
     try:
-        if process is None or processes is None:
-            result = optimize(planned, cost.value, cost.gradient, cost.next_iteration)
-        else:
-            result = _serve(process, processes.router, cost, context)
-    except WorkloadStopped:
-        status, error = "CANCELLED", "the run was interrupted"
+        result = host.serve(cost)
+    except TaskStopped:
+        status, error = "CANCELLED", interrupted
+    except TaskFailed as failure:
+        # A process stopped because of the interrupt ends without a word.
+        status, error = (
+            ("CANCELLED", interrupted) if context.stop.is_set() else ("ERROR", str(failure))
+        )
     except Exception as failure:  # noqa: BLE001 - recorded; the other workloads go on
         # Once the run is interrupted, whatever ends a workload (its job cancelled, its
-        # session closed, its process stopped mid-job) ends it because of the interrupt.
+        # session closed) ends it because of the interrupt.
         status = "CANCELLED" if context.stop.is_set() else "ERROR"
         error = (
             str(failure)
-            if isinstance(failure, (QrunError, WorkloadFailed))
+            if isinstance(failure, QrunError)
             else f"{type(failure).__name__}: {failure}"
         )
     details_end = context.channel.details()

@@ -5,10 +5,11 @@ interrupt: :meth:`WorkloadScheduler.stop` then keeps every workload from submitt
 and cancels the jobs they wait for, and :meth:`~WorkloadScheduler.join` collects what each
 had done. With ``execution.workloads: concurrent`` (the default) each workload has its own
 thread; its jobs still go through the one channel, and the backend's scheduler decides
-when they run. Where the context has workload processes (the local provider), the
-optimisers run in parallel in those processes and each thread only waits for its
-workload's end (:mod:`qrun.workloads.process`); otherwise the optimisers' Python shares
-one interpreter lock and the gain comes from the jobs overlapping on the backend.
+when they run. The optimisers of concurrent workloads run where the channel hosts them
+(:attr:`~qrun.providers.base.Channel.hosting`): on the local provider each in a process
+of its own, so they compute in parallel and each thread only waits for its workload's
+end; elsewhere on the workloads' threads, where they share one interpreter lock and the
+gain comes from the jobs overlapping on the backend.
 """
 
 from __future__ import annotations
@@ -16,21 +17,34 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from qrun.providers.hosting import ThreadHosting
 from qrun.workloads.history import WorkloadResult
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from qrun.providers.base import Host
+    from qrun.workloads.asking import Ask, Optimisation
     from qrun.workloads.context import WorkloadContext
+    from qrun.workloads.history import OptimizerResult
     from qrun.workloads.planning import PlannedWorkload
 
 __all__ = ["WorkloadRunner", "WorkloadScheduler"]
 
 
 class WorkloadRunner(Protocol):
-    """Runs one planned workload to its end; returns its result, never raises."""
+    """Runs one kind of workload: its optimisation goes where the channel hosts it, and
+    the runner evaluates and records what it asks for."""
 
-    def __call__(self, planned: PlannedWorkload, context: WorkloadContext) -> WorkloadResult: ...
+    def task(self, planned: PlannedWorkload) -> Optimisation:
+        """The optimisation of ``planned``, to run on its host."""
+        ...
+
+    def run(
+        self, planned: PlannedWorkload, context: WorkloadContext, host: Host[Ask, OptimizerResult]
+    ) -> WorkloadResult:
+        """Run ``planned`` to its end on ``host``; return its result, never raise."""
+        ...
 
 
 def _failed(planned: PlannedWorkload, error: BaseException) -> WorkloadResult:
@@ -50,7 +64,12 @@ def _failed(planned: PlannedWorkload, error: BaseException) -> WorkloadResult:
 
 
 class WorkloadScheduler:
-    """Runs workloads on threads and keeps each one's result as soon as it ends."""
+    """Runs workloads on threads and keeps each one's result as soon as it ends.
+
+    :meth:`host` places the optimisers before anything is submitted (a hosting may fork
+    processes, which must not happen while a simulation runs on a thread of this one);
+    :meth:`close` releases them, whatever happened.
+    """
 
     def __init__(
         self,
@@ -64,24 +83,44 @@ class WorkloadScheduler:
         self._runners = runners
         self._context = context
         self._concurrent = concurrent
+        self._hosts: dict[str, Host[Ask, OptimizerResult]] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.results: dict[str, WorkloadResult] = {}
+
+    def _runner(self, planned: PlannedWorkload) -> WorkloadRunner:
+        return self._runners[type(planned.workload).__name__]
+
+    def host(self) -> None:
+        """Place every optimiser: where the channel hosts them when they run side by
+        side, else on the workloads' threads."""
+        if not self._workloads:
+            return
+        channel = self._context.channel
+        side_by_side = self._concurrent and len(self._workloads) > 1
+        hosting = channel.hosting if side_by_side else ThreadHosting(channel)
+        tasks = {planned.name: self._runner(planned).task(planned) for planned in self._workloads}
+        self._hosts = hosting.host(tasks)
 
     def _run(self, group: tuple[PlannedWorkload, ...]) -> None:
         for planned in group:
             if self._context.stop.is_set():
                 return
-            runner = self._runners[type(planned.workload).__name__]
             try:
-                result = runner(planned, self._context)
+                result = self._runner(planned).run(
+                    planned, self._context, self._hosts[planned.name]
+                )
             except Exception as error:  # noqa: BLE001 - recorded; the others go on
                 result = _failed(planned, error)
+            finally:
+                self._hosts[planned.name].close()
             with self._lock:
                 self.results[planned.name] = result
 
     def start(self) -> None:
         """Start the workloads (at once when concurrent, else one after another)."""
+        if len(self._hosts) < len(self._workloads):
+            self.host()
         groups = (
             [(planned,) for planned in self._workloads] if self._concurrent else [self._workloads]
         )
@@ -100,11 +139,16 @@ class WorkloadScheduler:
             thread.join()
 
     def stop(self) -> None:
-        """Submit nothing more (the caller cancels the channel's queued jobs); workload
-        processes give up at their next request."""
+        """Submit nothing more (the caller cancels the channel's queued jobs); optimisers
+        hosted elsewhere give up at their next request."""
         self._context.stop.set()
-        if self._context.processes is not None:
-            self._context.processes.stop()
+        for host in self._hosts.values():
+            host.stop()
+
+    def close(self) -> None:
+        """Release every host; nothing of them is left running."""
+        for host in self._hosts.values():
+            host.close()
 
     def ordered(self) -> dict[str, WorkloadResult]:
         """The results so far, in manifest order."""
