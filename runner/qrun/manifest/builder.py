@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, cast
 
-from qrun.manifest import jsonpath
 from qrun.manifest.duration import parse_duration
+from qrun.manifest.jsonpath import child as child_path
 from qrun.manifest.model import (
     JSON,
     Array,
@@ -128,7 +128,7 @@ def _execution(data: _Map) -> Execution:
 
 
 def _circuit(name: str, data: _Map, folder: Folder) -> Circuit:
-    path = jsonpath.child("$.circuits", name)
+    path = child_path("$.circuits", name)
     source: QasmSource | QasmFileSource | LibrarySource
     if "qasm" in data:
         text = str(data["qasm"])
@@ -148,7 +148,7 @@ def _observable(name: str, data: object) -> Observable:
         terms = tuple((str(pauli), float(coeff)) for pauli, coeff in data.items())
     else:
         terms = tuple((str(pair[0]), float(pair[1])) for pair in cast("list[list[float]]", data))
-    return Observable(name, terms, jsonpath.child("$.observables", name))
+    return Observable(name, terms, child_path("$.observables", name))
 
 
 def _random(data: _Map, path: str) -> RandomValues:
@@ -171,9 +171,9 @@ def _parameter_values(value: object, path: str) -> ParameterValues | None:
                 start=float(cast("float", spec["start"])),
                 stop=float(cast("float", spec["stop"])),
                 num=int(cast("int", spec["num"])),
-                path=jsonpath.child(path, "linspace"),
+                path=child_path(path, "linspace"),
             )
-        return _random(_map(value["random"]), jsonpath.child(path, "random"))
+        return _random(_map(value["random"]), child_path(path, "random"))
     return Array(_floats(value), path)
 
 
@@ -194,9 +194,9 @@ def _primitive(data: _Map, path: str) -> Primitive:
     pubs: list[Pub] = []
     for index, item in enumerate(_list(data.get("pubs"))):
         pub = _map(item)
-        pub_path = jsonpath.child(jsonpath.child(path, "pubs"), index)
+        pub_path = child_path(child_path(path, "pubs"), index)
         values = _parameter_values(
-            pub.get("parameter_values"), jsonpath.child(pub_path, "parameter_values")
+            pub.get("parameter_values"), child_path(pub_path, "parameter_values")
         )
         if kind == "sampler":
             pubs.append(
@@ -218,10 +218,10 @@ def _primitive(data: _Map, path: str) -> Primitive:
 def _workload(data: _Map, path: str) -> Minimize:
     cost = _map(data["minimize"])
     x0_value = data["x0"]
-    x0_path = jsonpath.child(path, "x0")
+    x0_path = child_path(path, "x0")
     x0: Array | RandomValues
     if isinstance(x0_value, dict):
-        x0 = _random(_map(x0_value["random"]), jsonpath.child(x0_path, "random"))
+        x0 = _random(_map(x0_value["random"]), child_path(x0_path, "random"))
     else:
         x0 = Array(_floats(x0_value), x0_path)
     return Minimize(
@@ -229,7 +229,7 @@ def _workload(data: _Map, path: str) -> Minimize:
         cost=Estimate(
             circuit=str(cost["circuit"]),
             observable=str(cost["observable"]),
-            path=jsonpath.child(path, "minimize"),
+            path=child_path(path, "minimize"),
             precision=_opt_float(cost.get("precision")),
         ),
         method=cast("OptimizerMethod", data["method"]),
@@ -282,11 +282,11 @@ def build_manifest(document: Document, file: Path, folder: Folder) -> Manifest:
             name: _observable(name, value) for name, value in _map(data.get("observables")).items()
         },
         primitives=tuple(
-            _primitive(_map(item), jsonpath.child("$.primitives", index))
+            _primitive(_map(item), child_path("$.primitives", index))
             for index, item in enumerate(_list(data.get("primitives")))
         ),
         workloads=tuple(
-            _workload(_map(item), jsonpath.child("$.workloads", index))
+            _workload(_map(item), child_path("$.workloads", index))
             for index, item in enumerate(_list(data.get("workloads")))
         ),
     )

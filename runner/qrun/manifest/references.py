@@ -16,9 +16,9 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from qrun.manifest import jsonpath
 from qrun.manifest.diagnostics import Issue
 from qrun.manifest.duration import DurationError, parse_duration
+from qrun.manifest.jsonpath import child as child_path
 from qrun.manifest.qasm import STANDARD_INCLUDES, declared_width, header_version, includes
 
 if TYPE_CHECKING:
@@ -89,26 +89,24 @@ class _References:
 
     def circuit_sources(self) -> Iterator[Issue]:
         for name, circuit in self.circuits.items():
-            path = jsonpath.child("$.circuits", name)
+            path = child_path("$.circuits", name)
             circuit = _mapping(circuit)
             qasm = circuit.get("qasm")
             if isinstance(qasm, str):
-                yield from self.qasm_text(jsonpath.child(path, "qasm"), qasm, None)
+                yield from self.qasm_text(child_path(path, "qasm"), qasm, None)
             file = circuit.get("file")
             if isinstance(file, str):
-                file_path = jsonpath.child(path, "file")
+                file_path = child_path(path, "file")
                 found, problem = self.folder.read(file)
                 if found is None:
                     yield self.issue(file_path, problem or "cannot read the file")
                 else:
                     yield from self.qasm_text(file_path, found.text, file)
             if "args" in circuit and "library" not in circuit:
-                yield self.issue(
-                    jsonpath.child(path, "args"), "`args` go with `library` circuits only"
-                )
+                yield self.issue(child_path(path, "args"), "`args` go with `library` circuits only")
             for key, value in _mapping(circuit.get("args")).items():
                 if "qubit" in key or key in _SIZE_ARGUMENTS:
-                    key_path = jsonpath.child(jsonpath.child(path, "args"), key)
+                    key_path = child_path(child_path(path, "args"), key)
                     yield from self.size(key_path, [value], "qubits")
 
     def qasm_text(self, path: str, text: str, file: str | None) -> Iterator[Issue]:
@@ -147,24 +145,24 @@ class _References:
 
     def observable_terms(self) -> Iterator[Issue]:
         for name, observable in self.observables.items():
-            path = jsonpath.child("$.observables", name)
+            path = child_path("$.observables", name)
             terms: list[tuple[str, str]] = []  # (pauli, path of the term)
             if isinstance(observable, dict):
-                terms = [(str(p), jsonpath.child(path, str(p))) for p in observable]
+                terms = [(str(p), child_path(path, str(p))) for p in observable]
             for index, pair in enumerate(_sequence(observable)):
-                pair_path = jsonpath.child(path, index)
+                pair_path = child_path(path, index)
                 if not isinstance(pair, list) or len(pair) != 2:
                     continue  # the schema reports the shape
                 pauli, coefficient = pair
                 if not isinstance(pauli, str) or not _PAULI.match(pauli):
                     yield self.issue(
-                        jsonpath.child(pair_path, 0),
+                        child_path(pair_path, 0),
                         f"expected a Pauli string of I, X, Y, Z first, got {pauli!r}",
                     )
                     continue
                 if not _is_number(coefficient):
                     yield self.issue(
-                        jsonpath.child(pair_path, 1),
+                        child_path(pair_path, 1),
                         f"expected a number as the coefficient, got {coefficient!r}",
                     )
                 terms.append((pauli, pair_path))
@@ -188,7 +186,7 @@ class _References:
                 yield self.issue(path, _unknown("observable", names, self.observables))
         elif isinstance(names, list):
             for index, item in enumerate(names):
-                yield from self.observable_names(jsonpath.child(path, index), item)
+                yield from self.observable_names(child_path(path, index), item)
             yield from self.rectangular(path, names, "observables")
 
     def rectangular(self, path: str, values: list[object], what: str) -> Iterator[Issue]:
@@ -204,14 +202,14 @@ class _References:
         if isinstance(values, list):
             yield from self.nested_numbers(path, values)
         generator = _mapping(values)
-        linspace_path = jsonpath.child(path, "linspace")
+        linspace_path = child_path(path, "linspace")
         num = _mapping(generator.get("linspace")).get("num")
-        yield from self.size(jsonpath.child(linspace_path, "num"), [num], "parameter_sets")
+        yield from self.size(child_path(linspace_path, "num"), [num], "parameter_sets")
         random = generator.get("random")
-        random_path = jsonpath.child(path, "random")
+        random_path = child_path(path, "random")
         yield from self.random_range(random_path, random)
         shape = _sequence(_mapping(random).get("shape"))
-        yield from self.size(jsonpath.child(random_path, "shape"), shape, "parameter_sets")
+        yield from self.size(child_path(random_path, "shape"), shape, "parameter_sets")
 
     def size(self, path: str, factors: list[object], limit: str) -> Iterator[Issue]:
         """The product of ``factors`` (whole numbers; others were judged already) held
@@ -225,7 +223,7 @@ class _References:
         yield from self.rectangular(path, values, "parameter values")
         for index, item in enumerate(values):
             if isinstance(item, list):
-                yield from self.nested_numbers(jsonpath.child(path, index), item)
+                yield from self.nested_numbers(child_path(path, index), item)
 
     def random_range(self, path: str, random: object) -> Iterator[Issue]:
         random = _mapping(random)
@@ -235,38 +233,34 @@ class _References:
 
     def primitives(self) -> Iterator[Issue]:
         for index, primitive in enumerate(_sequence(self.data.get("primitives"))):
-            path = jsonpath.child("$.primitives", index)
+            path = child_path("$.primitives", index)
             for pub_index, pub in enumerate(_sequence(_mapping(primitive).get("pubs"))):
-                pub_path = jsonpath.child(jsonpath.child(path, "pubs"), pub_index)
+                pub_path = child_path(child_path(path, "pubs"), pub_index)
                 pub = _mapping(pub)
-                yield from self.circuit_name(
-                    jsonpath.child(pub_path, "circuit"), pub.get("circuit")
-                )
+                yield from self.circuit_name(child_path(pub_path, "circuit"), pub.get("circuit"))
                 if "observables" in pub:
                     yield from self.observable_names(
-                        jsonpath.child(pub_path, "observables"), pub["observables"]
+                        child_path(pub_path, "observables"), pub["observables"]
                     )
                 if "parameter_values" in pub:
                     yield from self.parameter_values(
-                        jsonpath.child(pub_path, "parameter_values"), pub["parameter_values"]
+                        child_path(pub_path, "parameter_values"), pub["parameter_values"]
                     )
 
     def workloads(self) -> Iterator[Issue]:
         for index, workload in enumerate(_sequence(self.data.get("workloads"))):
-            path = jsonpath.child("$.workloads", index)
+            path = child_path("$.workloads", index)
             workload = _mapping(workload)
             cost = _mapping(workload.get("minimize"))
-            cost_path = jsonpath.child(path, "minimize")
-            yield from self.circuit_name(jsonpath.child(cost_path, "circuit"), cost.get("circuit"))
+            cost_path = child_path(path, "minimize")
+            yield from self.circuit_name(child_path(cost_path, "circuit"), cost.get("circuit"))
             observable = cost.get("observable")
             if isinstance(observable, str):
-                yield from self.observable_names(
-                    jsonpath.child(cost_path, "observable"), observable
-                )
+                yield from self.observable_names(child_path(cost_path, "observable"), observable)
             x0 = workload.get("x0")
-            x0_path = jsonpath.child(path, "x0")
+            x0_path = child_path(path, "x0")
             if isinstance(x0, dict):
-                yield from self.random_range(jsonpath.child(x0_path, "random"), x0.get("random"))
+                yield from self.random_range(child_path(x0_path, "random"), x0.get("random"))
 
     def unique_names(self) -> Iterator[Issue]:
         seen: dict[str, str] = {}
@@ -275,7 +269,7 @@ class _References:
                 name = _mapping(item).get("name")
                 if not isinstance(name, str):
                     continue
-                path = jsonpath.child(jsonpath.child(f"$.{section}", index), "name")
+                path = child_path(child_path(f"$.{section}", index), "name")
                 if name in seen:
                     line, column = self.source.position(seen[name])
                     yield self.issue(

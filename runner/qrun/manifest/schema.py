@@ -24,7 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from qrun.manifest import jsonpath
+from qrun.manifest.jsonpath import child as child_path
+from qrun.manifest.jsonpath import render as render_path
 from qrun.manifest.source import explain_scalar
 
 if TYPE_CHECKING:
@@ -214,7 +215,7 @@ class _Translator:
         self.source = source
 
     def issues(self, error: ValidationError) -> Iterator[Issue]:
-        path = jsonpath.render(error.absolute_path)
+        path = render_path(error.absolute_path)
         handler = getattr(self, f"_on_{error.validator}", None)
         if "propertyNames" in error.relative_schema_path:
             yield from self._on_property_name(error, path)
@@ -273,7 +274,7 @@ class _Translator:
         else:
             expected = self._custom(error) or error.message
             shown = key
-        yield self.source.key_issue(jsonpath.child(path, key), f"key {shown!r}: {expected}")
+        yield self.source.key_issue(child_path(path, key), f"key {shown!r}: {expected}")
 
     def _on_required(self, error: ValidationError, path: str) -> Iterator[Issue]:
         custom = self._custom(error)
@@ -299,7 +300,7 @@ class _Translator:
                 message = f"unknown key {key!r}" + (
                     f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
                 )
-            yield self.source.key_issue(jsonpath.child(path, key), message)
+            yield self.source.key_issue(child_path(path, key), message)
 
     def _on_minimum(self, error: ValidationError, path: str) -> Iterator[Issue]:
         yield self._bound(error, path, "≥")

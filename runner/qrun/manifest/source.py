@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from qrun.manifest import jsonpath
 from qrun.manifest.diagnostics import Issue, ManifestError
+from qrun.manifest.jsonpath import ROOT, Segment
+from qrun.manifest.jsonpath import parse as parse_path
+from qrun.manifest.jsonpath import render as render_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -136,7 +138,7 @@ class YamlSourceMap:
         """Where the key of the mapping entry at ``path`` is written (else its value)."""
         segments = _segments(path)
         if segments and isinstance(segments[-1], str):
-            parent, rest = self._walk(jsonpath.render(segments[:-1]))
+            parent, rest = self._walk(render_path(segments[:-1]))
             if not rest and isinstance(parent, MappingNode):
                 for key_node, _ in _pairs(parent):
                     if isinstance(key_node, ScalarNode) and key_node.value == segments[-1]:
@@ -166,7 +168,7 @@ class YamlSourceMap:
         line, column = self.key_position(path)
         return Issue(self._file, line, column, path, message)
 
-    def _walk(self, path: str) -> tuple[Node | None, list[jsonpath.Segment]]:
+    def _walk(self, path: str) -> tuple[Node | None, list[Segment]]:
         node = self._root
         segments = _segments(path)
         for index, segment in enumerate(segments):
@@ -177,14 +179,14 @@ class YamlSourceMap:
         return node, []
 
 
-def _segments(path: str) -> list[jsonpath.Segment]:
+def _segments(path: str) -> list[Segment]:
     try:
-        return jsonpath.parse(path)
+        return parse_path(path)
     except ValueError:
         return []
 
 
-def _step(node: Node | None, segment: jsonpath.Segment) -> Node | None:
+def _step(node: Node | None, segment: Segment) -> Node | None:
     if isinstance(node, SequenceNode) and isinstance(segment, int):
         return node.value[segment] if segment < len(node.value) else None
     if isinstance(node, MappingNode) and isinstance(segment, str):
@@ -437,7 +439,7 @@ def _tag_message(tag: str) -> str:
 
 
 def _refuse(file: str, line: int, column: int, message: str) -> ManifestError:
-    return ManifestError([Issue(file, line, column, jsonpath.ROOT, message)])
+    return ManifestError([Issue(file, line, column, ROOT, message)])
 
 
 def _yaml_refusal(file: str, error: yaml.YAMLError) -> ManifestError:
@@ -547,11 +549,11 @@ def _parse(file: str, text: str) -> Document:
 def _path_of(root: Node, target: Node, about_key: bool) -> str:
     """The JSON path of ``target`` (or of the entry whose key it is); rare, so a search."""
     seen: set[int] = set()
-    stack: list[tuple[Node, list[jsonpath.Segment]]] = [(root, [])]
+    stack: list[tuple[Node, list[Segment]]] = [(root, [])]
     while stack:
         node, segments = stack.pop()
         if node is target:
-            return jsonpath.render(segments)
+            return render_path(segments)
         if id(node) in seen:
             continue
         seen.add(id(node))
@@ -561,9 +563,9 @@ def _path_of(root: Node, target: Node, about_key: bool) -> str:
             for key_node, value_node in node.value:
                 key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
                 if key_node is target:
-                    return jsonpath.render([*segments, key] if about_key else segments)
+                    return render_path([*segments, key] if about_key else segments)
                 stack.append((value_node, [*segments, key]))
-    return jsonpath.ROOT
+    return ROOT
 
 
 def load_document(path: Path, file: str | None = None) -> Document:
