@@ -97,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
     engine = Engine(clock=clock, executor=ProcessExecutor(max_workers=1))
     app = create_app(config, engine=engine, data_dir=args.data_dir)
     try:
-        server = Server(app, args.host, args.port)
+        server = Server(app, args.host, args.port, keep_alive=config.keep_alive)
     except OSError as error:
         from qrun.errors import QrunError
 

@@ -5,7 +5,8 @@ An executor takes a :class:`~qrun.engine.work.Work` and later calls ``done`` wit
 computation. Three are provided:
 
 * :class:`ThreadExecutor` — Aer on a thread pool (the default; Aer releases the GIL).
-* :class:`ProcessExecutor` — Aer in worker processes, for services and CPU-heavy loads.
+* :class:`ProcessExecutor` — Aer in worker processes, for services and CPU-heavy loads;
+  a worker keeps no socket it inherited (:func:`~qrun.engine.lifetime.start_worker`).
 * :class:`NullExecutor` — computes nothing and answers at once with an empty result; for
   tests of scheduling and lifecycle, where only *when* matters.
 """
@@ -16,7 +17,7 @@ import concurrent.futures
 import os
 from typing import TYPE_CHECKING, Protocol
 
-from qrun.engine.lifetime import end_with_parent
+from qrun.engine.lifetime import start_worker
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
@@ -60,7 +61,7 @@ class ProcessExecutor:
 
     def __init__(self, max_workers: int | None = None) -> None:
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=max_workers, initializer=end_with_parent, initargs=(os.getpid(),)
+            max_workers=max_workers, initializer=start_worker, initargs=(os.getpid(),)
         )
 
     def start(self, work: Work, done: Callable[[Outcome], None]) -> None:

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-__all__ = ["c_library", "end_with_parent"]
+__all__ = ["c_library", "drop_inherited_sockets", "end_with_parent", "start_worker"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -47,3 +47,30 @@ def end_with_parent(parent: int | None = None) -> None:
         return
     if parent is not None and os.getppid() != parent:
         os._exit(0)  # the parent died before the request took effect
+
+
+def drop_inherited_sockets() -> None:
+    """Close every socket a forked worker inherited.
+
+    A worker forked inside a service inherits the service's listening socket and open
+    client connections. Holding them, it keeps a connection alive after the service has
+    closed it, and the client's next request on that connection is never answered. A
+    worker talks to its parent over pipes only, so no socket it holds is its own.
+    """
+    import stat
+    from pathlib import Path
+
+    listing = Path("/proc/self/fd")
+    for entry in list(listing.iterdir()) if listing.is_dir() else ():
+        descriptor = int(entry.name)
+        try:
+            if stat.S_ISSOCK(os.fstat(descriptor).st_mode):
+                os.close(descriptor)
+        except OSError:  # the directory's own descriptor, already closed
+            continue
+
+
+def start_worker(parent: int | None = None) -> None:
+    """The initializer of a pool worker: no inherited socket, and an end with its parent."""
+    drop_inherited_sockets()
+    end_with_parent(parent)

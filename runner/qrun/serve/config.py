@@ -77,6 +77,8 @@ class ServeConfig:
     backends: tuple[str, ...] = ("aer", "fake_manila")
     max_body_bytes: int = 16 * 1024 * 1024
     token_ttl: float = 3600.0
+    #: Seconds an idle client connection is kept open (uvicorn's keep-alive timeout).
+    keep_alive: float = 5.0
     #: Key of the admin API (virtual clock only); None: one is drawn at start-up.
     admin_key: str | None = None
 
@@ -125,6 +127,7 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         "backends",
         "max_body_bytes",
         "token_ttl",
+        "keep_alive",
         "admin_key",
     }
     if unknown:
@@ -165,6 +168,9 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         backends=tuple(backends),
         max_body_bytes=max_body,
         token_ttl=_seconds(root.get("token_ttl", DEFAULT_CONFIG.token_ttl), source, "$.token_ttl"),
+        keep_alive=_seconds(
+            root.get("keep_alive", DEFAULT_CONFIG.keep_alive), source, "$.keep_alive"
+        ),
         admin_key=admin_key,
     )
 

@@ -35,13 +35,21 @@ class _Uvicorn(uvicorn.Server):
 class Server:
     """An HTTP server for an ASGI app on ``host:port`` (``port=0``: any free port)."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, keep_alive: float = 5.0
+    ) -> None:
         self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host = host
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=max(1, round(keep_alive)),
+        )
         self._server = _Uvicorn(config)
         self._thread: threading.Thread | None = None
 
