@@ -110,3 +110,43 @@ class TestTerminalText:
         expected = ", ".join(f"{bits}: {count}" for bits, count in ranked)
         assert out == f"counts[0] bell c: {{{expected}}}\n"
         assert (tmp_path / "r" / "summary.md").read_text().endswith(out)
+
+
+class TestRecordFolders:
+    """If runs share a folder or a second, no run writes into another run's record."""
+
+    def test_two_runs_into_one_output_folder(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        bell = str(EXAMPLES / "bell.yaml")
+        output = tmp_path / "record"
+        assert main([bell, "-o", str(output)]) == 0
+        first = (output / "run.json").read_text(encoding="utf-8")
+        capsys.readouterr()
+        assert main([bell, "-o", str(output)]) == 1
+        assert capsys.readouterr().err == (
+            f"qrun: {output} is not empty; a run writes its record into a new or empty folder\n"
+        )
+        assert (output / "run.json").read_text(encoding="utf-8") == first
+
+    def test_default_folders_in_one_second_differ(self, tmp_path: Path) -> None:
+        from qrun.run.record import default_folder
+
+        manifest = load_manifest(EXAMPLES / "bell.yaml")
+        folders = {default_folder(manifest, 1_800_000_000.0, tmp_path) for _ in range(3)}
+        assert sorted(folder.name for folder in folders) == [
+            "20270115T080000Z-bell",
+            "20270115T080000Z-bell-2",
+            "20270115T080000Z-bell-3",
+        ]
+
+    def test_a_long_or_odd_name_is_cut_to_a_safe_one(self, tmp_path: Path) -> None:
+        from qrun.run.record import default_folder
+
+        text = (EXAMPLES / "bell.yaml").read_text(encoding="utf-8")
+        odd = "x/../" + "é" * 10 + "n" * 80
+        manifest_path = tmp_path / "odd.yaml"
+        manifest_path.write_text(text.replace("name: bell", f"name: '{odd}'", 1), "utf-8")
+        folder = default_folder(load_manifest(manifest_path), 1_800_000_000.0, tmp_path)
+        assert folder.parent == tmp_path
+        assert folder.name == "20270115T080000Z-x-..-" + "n" * 59

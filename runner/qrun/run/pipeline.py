@@ -6,13 +6,14 @@ This is the library face of ``qrun run``: ``run_manifest(manifest)`` returns a
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.providers import Service, provider_for
 from qrun.run.execute import execute
 from qrun.run.plan import make_plan
-from qrun.run.record import default_folder, write_journal, write_record
+from qrun.run.record import claim_folder, default_folder, write_journal, write_record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,14 +69,22 @@ def run_manifest(
     chosen = provider or provider_for(manifest.backend.kind, service_settings(manifest, settings))
     try:
         plan = make_plan(manifest, chosen)
-        folder = output or default_folder(manifest, chosen.clock.now())
-        outcome = execute(
-            plan,
-            chosen,
-            clock=chosen.clock,
-            progress=progress,
-            on_submitted=lambda partial: write_journal(partial, folder),
-        )
+        if output is None:
+            folder = default_folder(manifest, chosen.clock.now())
+        else:
+            folder = claim_folder(output)
+        try:
+            outcome = execute(
+                plan,
+                chosen,
+                clock=chosen.clock,
+                progress=progress,
+                on_submitted=lambda partial: write_journal(partial, folder),
+            )
+        except BaseException:
+            with contextlib.suppress(OSError):  # nothing was submitted: no record to keep
+                folder.rmdir()
+            raise
         record = write_record(outcome, folder)
     finally:
         if provider is None:

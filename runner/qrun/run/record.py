@@ -17,18 +17,21 @@ changing the outcome; :func:`write_record` puts those values on disk, in one pla
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import platform
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from qrun.clock import iso_time
+from qrun.errors import QrunError
 from qrun.manifest.model import plain
 from qrun.run.results import RunResults, primitive_record
 from qrun.run.summary import summary_markdown
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from qrun.manifest.model import JSON, Manifest
@@ -62,20 +65,48 @@ def _safe(name: str) -> str:
     return _UNSAFE.sub("-", name)
 
 
+#: Longest run name in a record folder's name (file systems allow 255 bytes a name).
+MAX_NAME_CHARS = 64
+
+
 def run_name(manifest: Manifest) -> str:
-    """The run's name: ``metadata.name``, else the manifest's file name without suffix."""
-    return _safe(manifest.metadata.name or manifest.file.stem).strip("-") or "run"
+    """The run's name: ``metadata.name``, else the manifest's file name without suffix,
+    in letters, digits, ``.``, ``_`` and ``-`` only, and at most 64 characters."""
+    name = _safe(manifest.metadata.name or manifest.file.stem)[:MAX_NAME_CHARS]
+    return name.strip("-.") or "run"
 
 
 def default_folder(manifest: Manifest, now: float, root: Path | None = None) -> Path:
-    """A new folder ``<root>/<UTC timestamp>-<name>``; ``root`` defaults to ``runs/``
-    beside the manifest. A suffix keeps two runs in the same second apart."""
+    """A new folder ``<root>/<UTC timestamp>-<name>``, created here so that no other run
+    can take it; ``root`` defaults to ``runs/`` beside the manifest. A suffix keeps two
+    runs started in the same second apart."""
     stamp = iso_time(now, basic=True)
     base = (root or manifest.base_dir / "runs") / f"{stamp}-{run_name(manifest)}"
-    folder, number = base, 1
-    while folder.exists():
-        number += 1
-        folder = base.with_name(f"{base.name}-{number}")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count(1):
+        folder = base if number == 1 else base.with_name(f"{base.name}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")  # pragma: no cover - count() never ends
+
+
+def claim_folder(folder: Path) -> Path:
+    """``folder`` for a new record: created, or empty if it exists; a run never writes
+    into a folder that holds anything else (another run's record, say)."""
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        if not folder.is_dir():
+            raise QrunError(f"{folder} is a file, not a folder for a run record") from None
+        if any(folder.iterdir()):
+            raise QrunError(
+                f"{folder} is not empty; a run writes its record into a new or empty folder"
+            ) from None
+    except OSError as error:
+        raise QrunError(f"cannot create the record folder {folder}: {error.strerror}") from None
     return folder
 
 
@@ -311,8 +342,21 @@ def _json(document: object, *, indent: int | None = 2) -> str:
     return json.dumps(document, indent=indent) + "\n"
 
 
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A path to write ``path``'s new content to; it replaces ``path`` whole once written,
+    so a reader (or an interrupted run) never finds a file half-written."""
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _put(folder: Path, name: str, text: str) -> None:
-    (folder / name).write_text(text, encoding="utf-8")
+    with _replacing(folder / name) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def write_journal(outcome: RunOutcome, folder: Path) -> None:
@@ -335,11 +379,13 @@ def write_record(outcome: RunOutcome, folder: Path) -> RunRecord:
 
         (folder / "plots").mkdir(exist_ok=True)
         for plot in record.plots:
-            write_convergence_plot(plot.workload, folder / plot.path)
+            with _replacing(folder / plot.path) as partial:
+                write_convergence_plot(plot.workload, partial)
     if record.histograms:
         from qrun.run.histogram import write_histogram
 
         (folder / "histograms").mkdir(exist_ok=True)
         for histogram in record.histograms:
-            write_histogram(histogram.counts, histogram.title, folder / histogram.path)
+            with _replacing(folder / histogram.path) as partial:
+                write_histogram(histogram.counts, histogram.title, partial)
     return record
