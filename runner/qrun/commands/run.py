@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
@@ -12,6 +14,7 @@ from qrun.manifest.model import ServiceChannel
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
 __all__ = ["configure", "main"]
 
@@ -41,6 +44,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_service_arguments(parser)
 
 
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM (how CI runners and schedulers stop a job) stops a run as Ctrl-C does: the
+    first SIGINT or SIGTERM interrupts it; any later one is ignored, so the session's
+    cancellation and the record's writing are not themselves cut short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        for name in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(name, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = {name: signal.signal(name, interrupt) for name in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(name, handler)
+
+
 def main(args: argparse.Namespace) -> int:
     from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
     from qrun.manifest.load import load_manifest
@@ -52,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
     settings = Service(channel=args.channel, instance=args.instance, url=args.url)
     display = TerminalProgress() if wants_progress() and not args.json else None
-    with display or nullcontext():
+    with _stopped_by_signals(), display or nullcontext():
         report = run_manifest(manifest, settings=settings, output=args.output, progress=display)
     outcome = report.outcome
     if args.json:

@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 from qrun.providers.hosting import ThreadHosting
-from qrun.workloads.history import WorkloadResult
+from qrun.workloads.history import WorkloadResult, WorkloadStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,17 +47,23 @@ class WorkloadRunner(Protocol):
         ...
 
 
-def _failed(planned: PlannedWorkload, error: BaseException) -> WorkloadResult:
+_NOT_STARTED = "the run was interrupted before this workload started"
+
+
+def _failed(
+    planned: PlannedWorkload, status: WorkloadStatus, error: BaseException | str
+) -> WorkloadResult:
+    """The result of a workload that ended without an optimiser's result."""
     return WorkloadResult(
         name=planned.name,
         method=planned.workload.method,
-        status="ERROR",
+        status=status,
         tags=planned.workload.options.job_tags,
         num_parameters=int(planned.x0.size),
         x0=tuple(float(v) for v in planned.x0),
         history=(),
         result=None,
-        error=f"{type(error).__name__}: {error}",
+        error=error if isinstance(error, str) else f"{type(error).__name__}: {error}",
         reference=planned.reference,
         exact_minimum=planned.exact_minimum,
     )
@@ -84,7 +90,10 @@ class WorkloadScheduler:
         self._context = context
         self._concurrent = concurrent
         self._hosts: dict[str, Host[Ask, OptimizerResult]] = {}
-        self._threads: list[threading.Thread] = []
+        # One event a thread, set when it has stored its last result: a Thread.join()
+        # that a KeyboardInterrupt breaks marks the thread as ended while it still runs,
+        # so waiting for the end goes through these instead.
+        self._ended: list[threading.Event] = []
         self._lock = threading.Lock()
         self.results: dict[str, WorkloadResult] = {}
 
@@ -102,16 +111,24 @@ class WorkloadScheduler:
         tasks = {planned.name: self._runner(planned).task(planned) for planned in self._workloads}
         self._hosts = hosting.host(tasks)
 
-    def _run(self, group: tuple[PlannedWorkload, ...]) -> None:
+    def _run(self, group: tuple[PlannedWorkload, ...], ended: threading.Event) -> None:
+        try:
+            self._run_group(group)
+        finally:
+            ended.set()
+
+    def _run_group(self, group: tuple[PlannedWorkload, ...]) -> None:
         for planned in group:
             if self._context.stop.is_set():
-                return
+                with self._lock:
+                    self.results[planned.name] = _failed(planned, "CANCELLED", _NOT_STARTED)
+                continue
             try:
                 result = self._runner(planned).run(
                     planned, self._context, self._hosts[planned.name]
                 )
             except Exception as error:  # noqa: BLE001 - recorded; the others go on
-                result = _failed(planned, error)
+                result = _failed(planned, "ERROR", error)
             finally:
                 self._hosts[planned.name].close()
             with self._lock:
@@ -127,16 +144,17 @@ class WorkloadScheduler:
         for index, group in enumerate(groups):
             if not group:
                 continue
+            ended = threading.Event()
             thread = threading.Thread(
-                target=self._run, args=(group,), name=f"qrun-workload-{index}", daemon=True
+                target=self._run, args=(group, ended), name=f"qrun-workload-{index}", daemon=True
             )
-            self._threads.append(thread)
+            self._ended.append(ended)
             thread.start()
 
     def join(self) -> None:
         """Wait until every workload has ended."""
-        for thread in self._threads:
-            thread.join()
+        for ended in self._ended:
+            ended.wait()
 
     def stop(self) -> None:
         """Submit nothing more (the caller cancels the channel's queued jobs); optimisers
@@ -151,10 +169,11 @@ class WorkloadScheduler:
             host.close()
 
     def ordered(self) -> dict[str, WorkloadResult]:
-        """The results so far, in manifest order."""
+        """Every workload's result, in manifest order; one that never started (the run was
+        interrupted first) is CANCELLED with no history."""
         with self._lock:
             return {
-                planned.name: self.results[planned.name]
+                planned.name: self.results.get(planned.name)
+                or _failed(planned, "CANCELLED", _NOT_STARTED)
                 for planned in self._workloads
-                if planned.name in self.results
             }
