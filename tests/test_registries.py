@@ -65,6 +65,18 @@ class TestSchemaEnums:
         assert list(_property(*path)["enum"]) == list(get_args(alias))
 
 
+class TestSimulatorOptions:
+    """If a manifest names an Aer method or device, it is one Aer knows."""
+
+    def test_methods_and_devices(self) -> None:
+        from qiskit_aer import AerSimulator
+
+        options = _property("backend", "options")["properties"]
+        assert isinstance(options, dict)
+        assert options["method"]["enum"] == list(AerSimulator._SIMULATION_METHODS)
+        assert options["device"]["enum"] == list(AerSimulator._SIMULATION_DEVICES)
+
+
 class TestOptimizerMethods:
     """If a workload names a method, SciPy knows it, and qrun knows whether it needs a
     gradient."""
