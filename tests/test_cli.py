@@ -174,3 +174,14 @@ class TestEntryPoints:
             [sys.executable, "-m", "qrun", "--version"], capture_output=True, text=True, check=True
         )
         assert out.stdout.startswith("qrun ")
+
+
+class TestErrorsNameTheManifest:
+    """If running a manifest fails outside the manifest (the service, the network), the
+    error names the manifest first."""
+
+    def test_unreachable_service(self, capsys: pytest.CaptureFixture[str]) -> None:
+        bell = str(EXAMPLES / "bell.yaml")
+        assert cli.main(["run", bell, "--url", "http://127.0.0.1:1"]) == 1
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert err.startswith(f"qrun: {bell}: cannot connect to Qiskit Runtime at ")

@@ -125,7 +125,8 @@ class TestRecordFolders:
         capsys.readouterr()
         assert main([bell, "-o", str(output)]) == 1
         assert capsys.readouterr().err == (
-            f"qrun: {output} is not empty; a run writes its record into a new or empty folder\n"
+            f"qrun: {bell}: {output} is not empty; a run writes its record into a new or empty "
+            "folder\n"
         )
         assert (output / "run.json").read_text(encoding="utf-8") == first
 

@@ -67,17 +67,17 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
+    from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, about
     from qrun.manifest.load import load_manifest
     from qrun.providers import Service
     from qrun.run.pipeline import run_manifest
     from qrun.run.progress import TerminalProgress, wants_progress
     from qrun.run.summary import render_results
 
-    manifest = load_manifest(args.manifest)
     settings = Service(channel=args.channel, instance=args.instance, url=args.url)
     display = TerminalProgress() if wants_progress() and not args.json else None
-    with _stopped_by_signals(), display or nullcontext():
+    with about(str(args.manifest)), _stopped_by_signals(), display or nullcontext():
+        manifest = load_manifest(args.manifest)
         report = run_manifest(manifest, settings=settings, output=args.output, progress=display)
     outcome = report.outcome
     if args.json:
