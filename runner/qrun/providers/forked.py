@@ -281,8 +281,6 @@ class _ForkedHost(Generic[Request, Found]):
         self._connection = parent
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
-        # Held while the evaluator submits or records: a job may end on any thread.
-        self._evaluating = threading.RLock()
         self._submitting = False  # the reader is in the evaluator's submit()
         self._early: Job | None = None  # a job that ended before its submit() returned
         self._started = False  # the current job was handed to the process
@@ -407,7 +405,7 @@ class _ForkedHost(Generic[Request, Found]):
                 done = self._pending.pop(message.token, None)
             if done is not None:
                 done(message.outcome)  # the engine ends the job here, on this thread
-                with self._evaluating:
+                with self._lock:
                     job, self._job = self._job, None
                 if job is not None:
                     self._complete(job)
@@ -424,36 +422,42 @@ class _ForkedHost(Generic[Request, Found]):
         """Submit the request's job; record it at once if it has already ended."""
         evaluator = self._evaluator
         assert evaluator is not None  # set by serve() before the reader starts
-        with self._evaluating:
+        with self._lock:
             if self._over:
                 return
             self._begin_submit()
-            try:
-                job = evaluator.submit(request, self._channel)
-            except BaseException as error:  # noqa: BLE001 - ends this task only
-                self._fail(error)
-                return
-            finally:
+        try:
+            job = evaluator.submit(request, self._channel)
+        except BaseException as error:  # noqa: BLE001 - ends this task only
+            with self._lock:
                 self._submitting = False
-            early, self._early = self._early, None
-            if early is not job:
+            self._fail(error)
+            return
+        with self._lock:
+            self._submitting = False
+            ended = self._early is job
+            self._early = None
+            if not ended:
                 self._job = job
-                return
-        self._complete(job)
+        if ended:
+            self._complete(job)
 
     def _begin_submit(self) -> None:
         """A new request's job is about to be submitted: nothing of it is known yet."""
-        self._started, self._early, self._submitting = False, None, True
+        self._started, self._early, self._submitting, self._job = False, None, True, None
 
     def _ended_job(self, job: Job) -> None:
         """The placed channel reports that ``job`` ended, on whichever thread ended it.
 
-        A job handed to the process is recorded as its outcome is read; one the engine
-        ended without starting it is recorded here (which fails the task), so the process,
-        waiting for its start, is told to stop instead.
+        A job handed to the process is recorded by the reader as its outcome is read; one
+        the engine ended without starting it is recorded here (which fails the task, and
+        the process, waiting for its start, is told to stop). Meanwhile the reader is idle:
+        the process sends nothing before its job starts. Only the host's own short lock
+        is taken here, never while the engine or the evaluator is called, so a thread
+        ending the jobs of several hosts never waits for one of them.
         """
-        with self._evaluating:
-            if self._submitting:  # only the reader is let in: it ended within submit()
+        with self._lock:
+            if self._submitting:  # it ended before its submit() returned
                 self._early = job
                 return
             if job is not self._job or self._started:
@@ -464,13 +468,12 @@ class _ForkedHost(Generic[Request, Found]):
     def _complete(self, job: Job) -> None:
         """The job of the current request has ended: record it, or end the task."""
         evaluator = self._evaluator
-        with self._evaluating:
-            if evaluator is None or self._over:
-                return
-            try:
-                evaluator.complete(job)
-            except BaseException as error:  # noqa: BLE001 - ends this task, recorded by its runner
-                self._fail(error)
+        if evaluator is None or self._over:
+            return
+        try:
+            evaluator.complete(job)
+        except BaseException as error:  # noqa: BLE001 - ends this task, recorded by its runner
+            self._fail(error)
 
     def _lose(self) -> None:
         """The pipe closed: fail the jobs the process was computing, wake the runner."""
@@ -483,7 +486,6 @@ class _ForkedHost(Generic[Request, Found]):
             self._lost = reason
             pending = list(self._pending.values())
             self._pending.clear()
-        with self._evaluating:
             self._over = True  # the runner hears of the loss, not of the failed job
         for done in pending:
             done(Outcome(error=reason))
