@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import qrun.providers.forked as forked_module
+import qrun.workloads.asking as asking_module
 import qrun.workloads.minimize as minimize_module
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
@@ -24,8 +25,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from qiskit.primitives import PrimitiveResult
+
     from qrun.engine.work import Work
-    from qrun.workloads.history import OptimizerResult
+    from qrun.providers.base import Channel, Job
+    from qrun.workloads.asking import Ask
+    from qrun.workloads.history import EvaluationKind, OptimizerResult
     from qrun.workloads.planning import PlannedWorkload
 
 pytestmark = pytest.mark.skipif(
@@ -33,16 +38,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _manifest(schedule: str, *, maxiter: int = 25, backend: str = "aer") -> str:
+def _manifest(
+    schedule: str,
+    *,
+    maxiter: int = 25,
+    backend: str = "aer",
+    methods: tuple[str, ...] = ("cobyla", "cobyla"),
+) -> str:
+    names = ("first", "second", "third")
     workloads = "".join(
         f"  - name: {name}\n"
         "    minimize: {circuit: ansatz, observable: hamiltonian}\n"
-        "    method: cobyla\n"
+        f"    method: {method}\n"
         f"    x0: {{random: {{seed: {seed}, low: 0, high: 6.283185307179586}}}}\n"
         f"    maxiter: {maxiter}\n"
         f"    options: {{default_shots: 10000, seed_simulator: {seed}, "
         f"environment: {{job_tags: [{name}]}}}}\n"
-        for name, seed in (("first", 1), ("second", 2))
+        for seed, (name, method) in enumerate(zip(names, methods, strict=False), start=1)
     )
     return (
         "qrun: 1\n"
@@ -85,11 +97,14 @@ class _Watching:
 
 
 def _run(
-    folder: Path, text: str, progress: _Watching | None = None
+    folder: Path,
+    text: str,
+    progress: _Watching | None = None,
+    provider: LocalProvider | None = None,
 ) -> tuple[RunReport, LocalProvider]:
     file = folder / "manifest.yaml"
     file.write_text(text, encoding="utf-8")
-    provider = LocalProvider()
+    provider = provider or LocalProvider()
     try:
         report = run_manifest(
             load_manifest(file), provider=provider, output=folder / "record", progress=progress
@@ -192,6 +207,124 @@ class TestOneJobAtATime:
         assert len(spans) == evaluations > 2
         assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
         assert watching.names == ["qrun-workload-first", "qrun-workload-second"]
+        assert not _workload_processes()
+
+
+def _evaluations(report: RunReport) -> dict[str, list[tuple[object, ...]]]:
+    """What each optimiser was told, evaluation by evaluation, and what it found."""
+    return {
+        name: [
+            (item.kind, item.iteration, item.parameters, item.value, item.std, item.gradient)
+            for item in result.history
+        ]
+        + [(result.status, result.result)]
+        for name, result in report.outcome.workload_results.items()
+    }
+
+
+class TestComputedAhead:
+    """If the backend runs jobs side by side, each workload process computes its job while
+    the engine schedules it; the optimisers are told exactly what they are told on threads,
+    and nothing of a job the engine never started."""
+
+    def test_same_evaluations_as_on_threads(self, tmp_path: Path) -> None:
+        from qrun.engine import Engine
+
+        text = _manifest("concurrent", methods=("cobyla", "l-bfgs-b"))
+        watching = _Watching()
+        (tmp_path / "forked").mkdir()
+        forked, provider = _run(tmp_path / "forked", text, watching)
+        provider.shutdown()
+        assert watching.names == ["qrun-workload-first", "qrun-workload-second"]
+        engine = Engine()  # an engine given to the provider: the optimisers run on threads
+        alone = _Watching()
+        try:
+            (tmp_path / "threads").mkdir()
+            threaded, provider = _run(
+                tmp_path / "threads", text, alone, LocalProvider(engine=engine)
+            )
+            provider.shutdown()
+        finally:
+            engine.shutdown()
+        assert alone.seen == {}
+        second = forked.outcome.workload_results["second"].history
+        assert any(item.kind == "gradient" for item in second)
+        assert _evaluations(forked) == _evaluations(threaded)
+
+    def test_a_job_cancelled_before_it_starts_never_reaches_its_optimiser(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from qrun.workloads.cost import EstimatorCost
+
+        # The first two workloads each hold the backend's two places with their third job
+        # (their processes wait before computing it), so a job of the third queues.
+        fork = multiprocessing.get_context("fork")
+        held = fork.Event()
+        counts = {1: 0, 2: 0}
+        # What each optimiser is told, by its workload's simulator seed (1, 2, 3).
+        told = fork.Array("i", 4)
+        seed = [0]  # in each process: its workload's seed, known from its first job
+        real_read = asking_module.read_evaluation
+
+        def reading(kind: EvaluationKind, count: int, result: PrimitiveResult) -> object:
+            told[seed[0]] += 1
+            return real_read(kind, count, result)
+
+        def holding(work: Work) -> Outcome:
+            seed[0] = work.seed or 0
+            if work.seed in counts:
+                counts[work.seed] += 1  # each process counts its own jobs
+                if counts[work.seed] == 3:
+                    held.wait(timeout=120)
+            return run_work(work)
+
+        queued: list[Job] = []
+        found = threading.Event()
+        real_submit = EstimatorCost.submit
+
+        def submit(self: EstimatorCost, request: Ask, channel: Channel) -> Job:
+            job = real_submit(self, request, channel)
+            if self.planned.name == "third" and job.status() == "QUEUED" and not queued:
+                queued.append(job)
+                found.set()
+            return job
+
+        def cancel_then_release() -> None:
+            if found.wait(timeout=120):
+                queued[0].cancel()  # from a thread of its own, as a user would
+            held.set()
+
+        monkeypatch.setattr(forked_module, "run_work", holding)
+        monkeypatch.setattr(asking_module, "read_evaluation", reading)
+        monkeypatch.setattr(EstimatorCost, "submit", submit)
+        canceller = threading.Thread(target=cancel_then_release)
+        canceller.start()
+        provider = LocalProvider()
+        provider.engine.add_backend("aer", capacity=2)
+        file = tmp_path / "manifest.yaml"
+        file.write_text(
+            _manifest("concurrent", maxiter=2000, methods=("cobyla",) * 3), encoding="utf-8"
+        )
+        try:
+            report = run_manifest(load_manifest(file), provider=provider, output=tmp_path / "r")
+            canceller.join()
+            third = provider.engine.jobs(session_id=report.outcome.session_id, tags=["third"])
+        finally:
+            provider.shutdown()
+        results = report.outcome.workload_results
+        assert results["first"].status == results["second"].status == "DONE"
+        cancelled = provider.engine.job(queued[0].job_id())
+        assert cancelled.status() == "CANCELLED" and cancelled.started is None
+        # The optimiser was never told: it was told of each job in its history and of no
+        # other, it asked for nothing after the cancelled job, and the workload ended there.
+        assert told[3] == len(results["third"].history)
+        assert told[1] == len(results["first"].history)
+        assert [job.job_id() for job in third][-1] == cancelled.job_id()
+        assert [job.status() for job in third] == ["DONE"] * (len(third) - 1) + ["CANCELLED"]
+        history = results["third"].history
+        assert [item.job_id for item in history] == [job.job_id() for job in third[:-1]]
+        assert results["third"].status == "ERROR"
+        assert "cancel" in (results["third"].error or "").lower()
         assert not _workload_processes()
 
 

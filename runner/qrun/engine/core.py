@@ -160,6 +160,17 @@ class Engine:
             elif capacity is not None:
                 backend.capacity = capacity
 
+    def capacity(self, name: str) -> int:
+        """How many jobs backend ``name`` runs at once."""
+        with self.lock:
+            return self._backend(name).capacity
+
+    def work(
+        self, program: Program, pubs: Sequence[object], *, backend: str, options: JobOptions
+    ) -> Work:
+        """What a job submitted with these arguments computes (see :meth:`submit`)."""
+        return _work(program, pubs, backend, options)
+
     def instance(self, name: str) -> Instance:
         """The instance called ``name``."""
         try:

@@ -9,10 +9,12 @@ A channel also declares where the optimisers of concurrent workloads run, its
 :attr:`Channel.hosting`. An optimiser is a *task*: it asks for evaluations, each answered
 with the result of one job, and returns what it found. The runner's side of a task is an
 *evaluator*: it submits the job a request needs through the channel it is handed, and
-records the job once it has ended. Every channel can host tasks on threads of this
-process (:class:`~qrun.providers.hosting.ThreadHosting`); the local provider can host each
-in a process of its own that also computes that task's jobs
-(:mod:`qrun.providers.forked`).
+records the job once it has ended. A task also says what that job is
+(:meth:`Task.job`, the very :class:`Submission` its evaluator submits), so a hosting that
+runs jobs side by side can compute a request's job while the engine schedules it. Every
+channel can host tasks on threads of this process
+(:class:`~qrun.providers.hosting.ThreadHosting`); the local provider can host each in a
+process of its own that also computes that task's jobs (:mod:`qrun.providers.forked`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ __all__ = [
     "Job",
     "Provider",
     "ResolvedBackend",
+    "Submission",
+    "Task",
     "TaskFailed",
     "TaskStopped",
 ]
@@ -71,6 +75,26 @@ class Job(Protocol):
     def result(self, timeout: float | None = None) -> PrimitiveResult: ...
 
     def cancel(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a job is submitted with through a channel: ``channel.submit(kind, pubs, options)``."""
+
+    kind: PrimitiveKind
+    pubs: Sequence[object]
+    options: PrimitiveOptions
+
+
+class Task(Protocol[Request, Found_co]):
+    """An optimiser as a hosting runs it: called with its ``ask``, it returns what it found."""
+
+    def __call__(self, ask: Callable[[Request], PrimitiveResult]) -> Found_co: ...
+
+    def job(self, request: Request) -> Submission:
+        """What the job that evaluates ``request`` is submitted with: exactly what the
+        task's evaluator submits for it."""
+        ...
 
 
 class TaskStopped(Exception):
@@ -115,9 +139,7 @@ class Host(Protocol[Request_co, Found_co]):
 class Hosting(Protocol):
     """Where a channel runs the tasks of concurrent workloads."""
 
-    def host(
-        self, tasks: Mapping[str, Callable[[Callable[[Request], PrimitiveResult]], Found]]
-    ) -> dict[str, Host[Request, Found]]:
+    def host(self, tasks: Mapping[str, Task[Request, Found]]) -> dict[str, Host[Request, Found]]:
         """A host for each task, by name. A task is called with its ``ask`` function,
         which returns the result of the job that evaluated the request. Called before
         anything is submitted through the channel."""

@@ -9,14 +9,27 @@ when its rules allow, and its :class:`~qrun.engine.placement.PlacingExecutor` ha
 started job back to the waiting process, which computes it with its own simulator. So the
 parent only schedules and records, and every job is still one of the session's.
 
-The protocol, per request: the process sends it; the parent submits its job and, when the
-engine starts it, sends it to be computed; the process computes it, sends the outcome and
-reads its answer from that same outcome. The last step needs no message back because
-this hosting is offered only where a job ends the moment its outcome arrives (a system
-clock: nothing models a QPU's duration): the parent ends the job, and records it, as it
-reads the outcome, before it reads the process's next message on the one pipe. Should
-the engine not end the job with that outcome (it was cancelled meanwhile, or it failed),
-the parent tells the process to stop and ignores anything it sent after the outcome.
+The protocol, per request, where the backend runs several jobs at once (``aer``): the
+process sends the request and at once computes the job the parent will submit for it
+(the task's :meth:`~qrun.providers.base.Task.job`, turned into work by the channel the
+way the engine turns a submission into work: the same PUBs, shots or precision and
+simulator seed). Meanwhile the parent submits the job, and when the engine starts it,
+sends a short "started" token. The process then sends the outcome it computed and reads
+its answer from that same outcome. So the parent is off each evaluation's path, while
+the engine still decides when every job runs: nothing reaches the optimiser before the
+engine has started its job, and the outcome of a job the engine ends without starting it
+(cancelled, dropped at the session's max TTL) is never read: the parent tells the process
+to stop instead. Where the backend runs one job at a time (``fake_*``), the process
+computes nothing ahead: the parent sends the started job's work, pickled, and the process
+computes it then, so computing follows the engine's one-at-a-time order.
+
+The outcome needs no message back because this hosting is offered only where a job ends
+the moment its outcome arrives (a system clock: nothing models a QPU's duration): the
+parent ends the job, and records it, as it reads the outcome, before it reads the
+process's next message on the one pipe. Should the engine not end the job with that
+outcome (it was cancelled meanwhile, or it failed), or end it without starting it (the
+placed channel reports every job's end), the evaluator's record raises, the parent tells
+the process to stop, and ignores anything it sent after.
 
 In the parent, one reader thread per pipe does all of a request's work as its messages
 arrive. No other thread is woken on an evaluation's path; the thread serving each task
@@ -59,7 +72,12 @@ if TYPE_CHECKING:
 
     from qrun.engine.placement import PlacingExecutor
     from qrun.engine.work import Work
-    from qrun.providers.base import Channel, Evaluator, Host, Job
+    from qrun.providers.base import Channel, Evaluator, Host, Job, Submission, Task
+
+    #: What a request's job computes, as the channel would submit it (None: not ahead).
+    Ahead = Callable[[Submission], Work]
+    #: The channel that places its jobs at a place and reports each job's end.
+    Placed = Callable[[str, Callable[[Job], None]], Channel]
 
 __all__ = ["ForkedHosting", "Forks", "fork_available"]
 
@@ -147,6 +165,13 @@ class _Compute:
 
 
 @dataclass(frozen=True)
+class _Started:
+    """The job was started: send the outcome computed ahead."""
+
+    token: int
+
+
+@dataclass(frozen=True)
 class _Stop:
     pass
 
@@ -156,42 +181,60 @@ class _Stop:
 
 class _Asker:
     """``ask`` as a task in its own process sees it: the parent submits the job, this
-    process computes it when the engine starts it, and the answer is read off it."""
+    process computes it (ahead, or when the engine starts it), and the answer is read off
+    it once the engine has started it."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, task: Task[object, object], ahead: Ahead | None
+    ) -> None:
         self._connection = connection
+        self._task = task
+        self._ahead = ahead
         self._decoder = WorkDecoder()
 
     def ask(self, request: object) -> PrimitiveResult:
         self._connection.send(_Asked(request))
+        computed = None if self._ahead is None else self._compute_ahead(self._ahead, request)
         while True:
             message = self._connection.recv()
-            if not isinstance(message, _Compute):
+            if isinstance(message, _Started) and computed is not None:
+                outcome, computed = computed, None
+            elif isinstance(message, _Compute):
+                outcome = self._compute(message)
+            else:
                 raise TaskStopped
-            outcome = self._compute(message)
+            outcome = self._send(message.token, outcome)
             if outcome.result is not None:
                 result: PrimitiveResult = outcome.result
                 return result
             # The job failed: the parent records why and tells this process to stop.
 
+    def _compute_ahead(self, ahead: Ahead, request: object) -> Outcome:
+        try:
+            work = ahead(self._task.job(request))
+        except Exception as error:  # noqa: BLE001 - the parent's submission fails the same way
+            return Outcome(error=f"the workload process could not build the job: {error}")
+        return run_work(work)
+
     def _compute(self, message: _Compute) -> Outcome:
         try:
             work = self._decoder.decode(message.reset, message.new, message.payload)
-            outcome = run_work(work)
         except Exception as error:  # noqa: BLE001 - reported as the job's failure
-            outcome = Outcome(error=f"the workload process could not read the job: {error}")
+            return Outcome(error=f"the workload process could not read the job: {error}")
+        return run_work(work)
+
+    def _send(self, token: int, outcome: Outcome) -> Outcome:
+        """Send ``outcome`` as the job's; returns what was sent."""
         try:
-            self._connection.send(_Computed(message.token, outcome))
+            self._connection.send(_Computed(token, outcome))
         except Exception as error:  # noqa: BLE001 - e.g. a result that does not pickle
             outcome = Outcome(error=f"the workload process could not send the result: {error}")
-            self._connection.send(_Computed(message.token, outcome))
+            self._connection.send(_Computed(token, outcome))
         return outcome
 
 
 def _main(
-    connection: Connection,
-    task: Callable[[Callable[[object], PrimitiveResult]], object],
-    parent: int,
+    connection: Connection, task: Task[object, object], ahead: Ahead | None, parent: int
 ) -> None:
     """The task's process: run the task, report how it ended (nothing once stopped), exit.
 
@@ -203,7 +246,7 @@ def _main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     message: _Finished | _Failed | None = None
     try:
-        message = _Finished(task(_Asker(connection).ask))
+        message = _Finished(task(_Asker(connection, task, ahead).ask))
     except (TaskStopped, EOFError, OSError):
         pass
     except Exception as failure:  # noqa: BLE001 - the task's recorded failure
@@ -226,16 +269,21 @@ class _ForkedHost(Generic[Request, Found]):
     def __init__(
         self,
         name: str,
-        task: Callable[[Callable[[Request], PrimitiveResult]], Found],
-        channel: Channel,
+        task: Task[Request, Found],
+        placed: Callable[[Callable[[Job], None]], Channel],
+        ahead: Ahead | None,
         context: BaseContext,
     ) -> None:
         parent, child = context.Pipe()
         self.name = name
-        self._channel = channel
+        self._channel = placed(self._ended_job)
+        self._ahead = ahead is not None
         self._connection = parent
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
+        self._submitting = False  # the reader is in the evaluator's submit()
+        self._early: Job | None = None  # a job that ended before its submit() returned
+        self._started = False  # the current job was handed to the process
         self._encoder = WorkEncoder()
         self._tokens = itertools.count()
         self._pending: dict[int, Callable[[Outcome], None]] = {}
@@ -248,7 +296,7 @@ class _ForkedHost(Generic[Request, Found]):
         self.leave: Callable[[], None] | None = None  # called when closed: jobs go no more here
         self.process = context.Process(  # type: ignore[attr-defined]
             target=_main,
-            args=(child, task, os.getpid()),
+            args=(child, task, ahead, os.getpid()),
             name=f"qrun-workload-{name}",
             daemon=True,
         )
@@ -321,13 +369,17 @@ class _ForkedHost(Generic[Request, Found]):
             token = next(self._tokens)
             if lost is None:
                 self._pending[token] = done
+            self._started = True
         if lost is not None:
             done(Outcome(error=lost))
             return
         try:
             with self._send_lock:
-                reset, new, payload = self._encoder.encode(work)
-                self._connection.send(_Compute(token, reset, new, payload))
+                if self._ahead:
+                    self._connection.send(_Started(token))
+                else:
+                    reset, new, payload = self._encoder.encode(work)
+                    self._connection.send(_Compute(token, reset, new, payload))
         except Exception as error:  # noqa: BLE001 - the job fails, the run goes on
             with self._lock:
                 waiting = self._pending.pop(token, None)
@@ -353,30 +405,72 @@ class _ForkedHost(Generic[Request, Found]):
                 done = self._pending.pop(message.token, None)
             if done is not None:
                 done(message.outcome)  # the engine ends the job here, on this thread
-                self._complete()
+                with self._lock:
+                    job, self._job = self._job, None
+                if job is not None:
+                    self._complete(job)
         elif self._over:
             return
         elif isinstance(message, _Asked):
-            evaluator = self._evaluator
-            assert evaluator is not None  # set by serve() before the reader starts
-            try:
-                self._job = evaluator.submit(message.request, self._channel)  # type: ignore[arg-type]
-            except BaseException as error:  # noqa: BLE001 - ends this task only
-                self._fail(error)
+            self._submit(message.request)  # type: ignore[arg-type]
         elif isinstance(message, (_Finished, _Failed)):
             with self._lock:
                 self._over = True
             self._ended.put(message)
 
-    def _complete(self) -> None:
-        """The job of the current request has ended: record it, or end the task."""
-        job, self._job = self._job, None
+    def _submit(self, request: Request) -> None:
+        """Submit the request's job; record it at once if it has already ended."""
         evaluator = self._evaluator
-        if job is None or evaluator is None or self._over:
+        assert evaluator is not None  # set by serve() before the reader starts
+        with self._lock:
+            if self._over:
+                return
+            self._begin_submit()
+        try:
+            job = evaluator.submit(request, self._channel)
+        except BaseException as error:  # noqa: BLE001 - ends this task only
+            with self._lock:
+                self._submitting = False
+            self._fail(error)
+            return
+        with self._lock:
+            self._submitting = False
+            ended = self._early is job
+            self._early = None
+            if not ended:
+                self._job = job
+        if ended:
+            self._complete(job)
+
+    def _begin_submit(self) -> None:
+        """A new request's job is about to be submitted: nothing of it is known yet."""
+        self._started, self._early, self._submitting, self._job = False, None, True, None
+
+    def _ended_job(self, job: Job) -> None:
+        """The placed channel reports that ``job`` ended, on whichever thread ended it.
+
+        A job handed to the process is recorded by the reader as its outcome is read; one
+        the engine ended without starting it is recorded here (which fails the task, and
+        the process, waiting for its start, is told to stop). Meanwhile the reader is idle:
+        the process sends nothing before its job starts. Only the host's own short lock
+        is taken here, never while the engine or the evaluator is called, so a thread
+        ending the jobs of several hosts never waits for one of them.
+        """
+        with self._lock:
+            if self._submitting:  # it ended before its submit() returned
+                self._early = job
+                return
+            if job is not self._job or self._started:
+                return
+            self._job = None
+        self._complete(job)
+
+    def _complete(self, job: Job) -> None:
+        """The job of the current request has ended: record it, or end the task."""
+        evaluator = self._evaluator
+        if evaluator is None or self._over:
             return
         try:
-            if job.status() not in ("DONE", "ERROR", "CANCELLED"):
-                raise TaskFailed("the job did not end with its computation")
             evaluator.complete(job)
         except BaseException as error:  # noqa: BLE001 - ends this task, recorded by its runner
             self._fail(error)
@@ -392,6 +486,7 @@ class _ForkedHost(Generic[Request, Found]):
             self._lost = reason
             pending = list(self._pending.values())
             self._pending.clear()
+            self._over = True  # the runner hears of the loss, not of the failed job
         for done in pending:
             done(Outcome(error=reason))
         self._ended.put(_Lost(reason))
@@ -410,15 +505,18 @@ class Forks:
         self._lock = threading.Lock()
         self._hosts: list[_ForkedHost[object, object]] = []
 
-    def hosting(self, placed: Callable[[str], Channel]) -> ForkedHosting:
-        """A hosting for the channel that ``placed`` places at a given place."""
-        return ForkedHosting(self, placed)
+    def hosting(self, placed: Placed, ahead: Ahead | None) -> ForkedHosting:
+        """A hosting for the channel that ``placed`` places at a given place; ``ahead``
+        (where the backend runs several jobs at once) turns a request's submission into
+        the work its process computes while the job is scheduled."""
+        return ForkedHosting(self, placed, ahead)
 
     def fork(
         self,
         name: str,
-        task: Callable[[Callable[[Request], PrimitiveResult]], Found],
-        placed: Callable[[str], Channel],
+        task: Task[Request, Found],
+        placed: Placed,
+        ahead: Ahead | None,
         context: BaseContext,
     ) -> _ForkedHost[Request, Found]:
         with self._lock:
@@ -427,7 +525,7 @@ class Forks:
             self._hosts = [host for host in self._hosts if host not in ended]
         for old in ended:  # a provider that runs many manifests keeps no ended process
             old.reap()
-        host = _ForkedHost(name, task, placed(place), context)
+        host = _ForkedHost(name, task, partial(placed, place), ahead, context)
         with self._lock:
             self._hosts.append(host)  # type: ignore[arg-type]
         host.leave = partial(self._placing.remove, place)
@@ -445,19 +543,18 @@ class Forks:
 class ForkedHosting:
     """Forks a process for each task; the jobs it asks for are placed there."""
 
-    def __init__(self, forks: Forks, placed: Callable[[str], Channel]) -> None:
+    def __init__(self, forks: Forks, placed: Placed, ahead: Ahead | None) -> None:
         self._forks = forks
         self._placed = placed
+        self._ahead = ahead
 
-    def host(
-        self, tasks: Mapping[str, Callable[[Callable[[Request], PrimitiveResult]], Found]]
-    ) -> dict[str, Host[Request, Found]]:
+    def host(self, tasks: Mapping[str, Task[Request, Found]]) -> dict[str, Host[Request, Found]]:
         prime_workers()
         context = worker_context()
         hosts: dict[str, Host[Request, Found]] = {}
         try:
             for name, task in tasks.items():
-                hosts[name] = self._forks.fork(name, task, self._placed, context)
+                hosts[name] = self._forks.fork(name, task, self._placed, self._ahead, context)
         except BaseException:
             for started in hosts.values():
                 started.close()

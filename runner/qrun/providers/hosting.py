@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from qiskit.primitives import PrimitiveResult
 
-    from qrun.providers.base import Channel, Evaluator, Host
+    from qrun.providers.base import Channel, Evaluator, Host, Task
 
 __all__ = ["ThreadHosting"]
 
@@ -29,16 +29,12 @@ class ThreadHosting:
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
 
-    def host(
-        self, tasks: Mapping[str, Callable[[Callable[[Request], PrimitiveResult]], Found]]
-    ) -> dict[str, Host[Request, Found]]:
+    def host(self, tasks: Mapping[str, Task[Request, Found]]) -> dict[str, Host[Request, Found]]:
         return {name: _ThreadHost(task, self._channel) for name, task in tasks.items()}
 
 
 class _ThreadHost(Generic[Request, Found]):
-    def __init__(
-        self, task: Callable[[Callable[[Request], PrimitiveResult]], Found], channel: Channel
-    ) -> None:
+    def __init__(self, task: Task[Request, Found], channel: Channel) -> None:
         self._task = task
         self._channel = channel
 

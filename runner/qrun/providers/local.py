@@ -5,8 +5,9 @@ documented lifecycle; jobs compute on Aer (with the fake backend's noise for ``f
 
 Concurrent workloads run each optimiser in a process of its own that also computes its
 jobs (:mod:`qrun.providers.forked`), where the provider builds its own engine on the
-system clock: there a job ends the moment it is computed. An engine given to the provider
-keeps its executor, and the optimisers run on threads.
+system clock: there a job ends the moment it is computed. On a backend that runs several
+jobs at once (``aer``) each process computes its job while the engine schedules it. An
+engine given to the provider keeps its executor, and the optimisers run on threads.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 
     from qrun.clock import Clock
     from qrun.engine import Engine, JobHandle, PlacingExecutor, SessionHandle
+    from qrun.engine.work import Work
     from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions, Service
-    from qrun.providers.base import Hosting
+    from qrun.providers.base import Hosting, Job, Submission
     from qrun.providers.forked import Forks
 
 __all__ = ["LocalChannel", "LocalProvider"]
@@ -66,6 +68,7 @@ class LocalChannel:
         *,
         hosting: Callable[[LocalChannel], Hosting] | None = None,
         place: str | None = None,
+        ended: Callable[[Job], None] | None = None,
     ) -> None:
         self._engine = engine
         self._backend = backend
@@ -74,6 +77,7 @@ class LocalChannel:
         self._session = session
         self._hosting = hosting  # the provider's, where it offers one
         self._place = place  # where this channel's jobs are computed (None: anywhere)
+        self._ended = ended  # told of each of its jobs' end
 
     @property
     def mode(self) -> ExecutionMode:
@@ -104,7 +108,11 @@ class LocalChannel:
             options=options,
             place=self._place,
         )
-        return _LocalJob(handle)
+        job = _LocalJob(handle)
+        ended = self._ended
+        if ended is not None:
+            handle.add_done_callback(lambda _handle: ended(job))
+        return job
 
     def close(self) -> None:
         if self._session is not None:
@@ -130,10 +138,28 @@ class LocalChannel:
 
         return ThreadHosting(self)
 
-    def placed(self, place: str) -> LocalChannel:
-        """This channel, with its jobs computed at ``place``."""
+    def placed(self, place: str, ended: Callable[[Job], None]) -> LocalChannel:
+        """This channel, with its jobs computed at ``place``, and ``ended`` told of each
+        of its jobs' end (on whichever thread ended it)."""
         return LocalChannel(
-            self._engine, self._backend, self._instance, self._mode, self._session, place=place
+            self._engine,
+            self._backend,
+            self._instance,
+            self._mode,
+            self._session,
+            place=place,
+            ended=ended,
+        )
+
+    @property
+    def runs_side_by_side(self) -> bool:
+        """Whether the backend runs several jobs at once (``aer``), not one at a time."""
+        return self._engine.capacity(self._backend) > 1
+
+    def work(self, submission: Submission) -> Work:
+        """What a job submitted through this channel with ``submission`` computes."""
+        return self._engine.work(
+            submission.kind, submission.pubs, backend=self._backend, options=submission.options
         )
 
 
@@ -207,7 +233,9 @@ class LocalProvider:
             if not fork_available():
                 return ThreadHosting(channel)
             self._forks = Forks(self._placing)
-        return self._forks.hosting(channel.placed)
+        # Where the backend runs jobs side by side, each process computes its job ahead.
+        ahead = channel.work if channel.runs_side_by_side else None
+        return self._forks.hosting(channel.placed, ahead)
 
     def shutdown(self) -> None:
         if self._forks is not None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from qiskit.primitives import PrimitiveResult, PubResult
 
+    from qrun.providers.base import Task
     from qrun.workloads.history import EvaluationKind, OptimizerResult
 
 __all__ = ["Ask", "AskingCost", "Optimisation", "read_evaluation"]
@@ -38,8 +39,9 @@ class Ask:
 
 
 if TYPE_CHECKING:
-    #: An optimisation as a channel's hosting runs it: given ``ask``, it returns what it found.
-    Optimisation: TypeAlias = Callable[[Callable[[Ask], PrimitiveResult]], OptimizerResult]
+    #: An optimisation as a channel's hosting runs it: given ``ask``, it returns what it
+    #: found; it also says what job evaluates each request.
+    Optimisation: TypeAlias = Task[Ask, OptimizerResult]
 
 
 class AskingCost:

@@ -1,27 +1,24 @@
 """The runner's side of a workload's cost: each evaluation is one estimator job in the channel.
 
-A gradient is one job too: the parameter-shift rule needs the cost at ``x ± π/2·e_i`` for
-every parameter ``i``, and those ``2n`` points go into ONE estimator PUB (a parameter
-array of shape ``(2n,)``), so a gradient costs one round trip, not ``2n``.
-Every job is recorded as an :class:`~qrun.workloads.history.Evaluation`, with the
-session's state just before it was submitted. :class:`EstimatorCost` is the evaluator of
-a workload's requests (:class:`~qrun.workloads.asking.Ask`), wherever its optimiser runs.
+Each evaluation's job is built by :class:`~qrun.workloads.jobs.EvaluationJobs`. Every job
+is recorded as an :class:`~qrun.workloads.history.Evaluation`, with the session's state
+just before it was submitted. :class:`EstimatorCost` is the evaluator of a workload's
+requests (:class:`~qrun.workloads.asking.Ask`), wherever its optimiser runs.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.workloads.asking import read_evaluation
 from qrun.workloads.context import WorkloadStopped
 from qrun.workloads.history import Evaluation
+from qrun.workloads.jobs import EvaluationJobs
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
-    from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
     from qrun.providers import Channel, Job
     from qrun.workloads.asking import Ask
@@ -31,28 +28,18 @@ if TYPE_CHECKING:
 
 __all__ = ["EstimatorCost", "Pending"]
 
-_SHIFT = math.pi / 2
-
 
 class EstimatorCost:
     """The expectation value of a workload's observable, evaluated by jobs in a channel;
     one evaluation is pending at a time (the optimiser waits for each)."""
 
     def __init__(self, planned: PlannedWorkload, context: WorkloadContext) -> None:
-        from qiskit.primitives.containers.observables_array import ObservablesArray
-
         self.planned = planned
         self.context = context
         self.history: list[Evaluation] = []
         self.iteration = 1
-        # One observables array for every job, so a worker process that has it once
-        # is not sent it again.
-        self._observables = ObservablesArray.coerce(planned.observable)
-        self._precision = planned.workload.cost.precision
-        self._options = planned.workload.options
+        self._jobs = EvaluationJobs(planned)
         self._last_result: float | None = None
-        self._names = tuple(parameter.name for parameter in planned.circuit.parameters)
-        self._checked: set[tuple[int, ...]] = set()
         self._pending: Pending | None = None
 
     def submit(self, request: Ask, channel: Channel) -> Job:
@@ -64,31 +51,13 @@ class EstimatorCost:
         if context.stop.is_set():
             raise WorkloadStopped
         self.iteration += request.iterations
-        kind = request.kind
-        point = np.array(request.x, dtype=float)
-        values = point
-        if kind == "gradient":
-            shifts = _SHIFT * np.eye(point.size)
-            values = np.concatenate([point + shifts, point - shifts])
         state = context.channel.state()
         submitted = context.clock.now()
-        job = channel.submit("estimator", [self._pub(values)], self._options)
-        self._pending = Pending(kind, point, job, submitted, state)
+        submission = self._jobs.submission(request)
+        job = channel.submit(submission.kind, submission.pubs, submission.options)
+        point = np.array(request.x, dtype=float)
+        self._pending = Pending(request.kind, point, job, submitted, state)
         return job
-
-    def _pub(self, values: NDArray[np.float64]) -> EstimatorPub:
-        """The estimator PUB for ``values``: the first of each shape is coerced and
-        validated in full, the others only differ from it in their values."""
-        from qiskit.primitives.containers.bindings_array import BindingsArray
-        from qiskit.primitives.containers.estimator_pub import EstimatorPub
-
-        circuit = self.planned.circuit
-        if values.shape not in self._checked:
-            pub = EstimatorPub.coerce((circuit, self._observables, values), self._precision)
-            self._checked.add(values.shape)
-            return pub
-        bindings = BindingsArray({self._names: values})
-        return EstimatorPub(circuit, self._observables, bindings, self._precision, validate=False)
 
     def complete(self, job: Job) -> None:
         """Wait for the pending evaluation's ``job`` and record it; raises as the job's

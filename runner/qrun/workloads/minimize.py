@@ -11,7 +11,6 @@ workload's failure never loses another's results.
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from qrun.errors import QrunError
@@ -20,6 +19,7 @@ from qrun.providers.base import TaskFailed, TaskStopped
 from qrun.workloads.asking import AskingCost
 from qrun.workloads.cost import EstimatorCost
 from qrun.workloads.history import OptimizerResult, SessionCheck, TagCheck, WorkloadResult
+from qrun.workloads.jobs import EvaluationJobs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from qiskit.primitives import PrimitiveResult
 
-    from qrun.providers.base import Host
+    from qrun.providers.base import Host, Submission
     from qrun.workloads.asking import Ask, Optimisation
     from qrun.workloads.context import WorkloadContext
     from qrun.workloads.history import Evaluation, WorkloadStatus
@@ -139,12 +139,21 @@ def optimize(
     return _optimizer_result(found)
 
 
-def _optimize_asking(
-    planned: PlannedWorkload, ask: Callable[[Ask], PrimitiveResult]
-) -> OptimizerResult:
+class _AskingOptimisation:
     """What runs where the channel hosts the optimiser: the optimisation, each cost asked."""
-    cost = AskingCost(ask)
-    return optimize(planned, cost.value, cost.gradient, cost.next_iteration)
+
+    def __init__(self, planned: PlannedWorkload) -> None:
+        self._planned = planned
+        self._jobs: EvaluationJobs | None = None  # built where the jobs are foreseen
+
+    def __call__(self, ask: Callable[[Ask], PrimitiveResult]) -> OptimizerResult:
+        cost = AskingCost(ask)
+        return optimize(self._planned, cost.value, cost.gradient, cost.next_iteration)
+
+    def job(self, request: Ask) -> Submission:
+        if self._jobs is None:
+            self._jobs = EvaluationJobs(self._planned)
+        return self._jobs.submission(request)
 
 
 class MinimizeRunner:
@@ -152,7 +161,7 @@ class MinimizeRunner:
 
     def task(self, planned: PlannedWorkload) -> Optimisation:
         """The optimisation, to run where the channel hosts it."""
-        return partial(_optimize_asking, planned)
+        return _AskingOptimisation(planned)
 
     def run(
         self, planned: PlannedWorkload, context: WorkloadContext, host: Host[Ask, OptimizerResult]
