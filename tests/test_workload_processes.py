@@ -282,9 +282,16 @@ class TestComputedAhead:
         found = threading.Event()
         real_submit = EstimatorCost.submit
 
+        submitted = {"first": 0, "second": 0, "third": 0}
+
         def submit(self: EstimatorCost, request: Ask, channel: Channel) -> Job:
             job = real_submit(self, request, channel)
-            if self.planned.name == "third" and job.status() == "QUEUED" and not queued:
+            submitted[self.planned.name] += 1
+            # A job of the third queued after both others' third jobs is behind them in
+            # the queue, and they hold both places until released: it cannot start.
+            behind = submitted["first"] >= 3 and submitted["second"] >= 3
+            third = self.planned.name == "third"
+            if third and behind and not queued and job.status() == "QUEUED":
                 queued.append(job)
                 found.set()
             return job
