@@ -144,3 +144,21 @@ class TestIncludes:
     def _validate(self, manifest: Path, capsys: pytest.CaptureFixture[str]) -> str:
         assert main(["validate", str(manifest)]) == 1
         return capsys.readouterr().out
+
+
+class TestUnusedCircuits:
+    """If a circuit no PUB uses does not parse, planning says so at the circuit."""
+
+    def test_unused_broken_circuit(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        manifest = _write(tmp_path)
+        text = manifest.read_text(encoding="utf-8").replace(
+            "circuits:\n", "circuits:\n  spare: {qasm: 'OPENQASM 2.0; qreg q[1]; nope q[0];'}\n"
+        )
+        manifest.write_text(text, encoding="utf-8")
+        assert main(["validate", str(manifest)]) == 0
+        capsys.readouterr()
+        assert main(["plan", str(manifest)]) == 1
+        err = capsys.readouterr().err
+        assert "$.circuits.spare.qasm: OpenQASM 2 does not parse" in err

@@ -396,8 +396,11 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
     used = {pub.circuit for primitive in manifest.primitives for pub in primitive.pubs}
     for workload in manifest.workloads:
         used.add(workload.cost.circuit)
+    # Every circuit is built, so one that no PUB uses yet cannot hide a broken program;
+    # only the used ones are transpiled.
+    built = build_circuits(manifest.circuits, manifest.source, issues)
     specs = {name: spec for name, spec in manifest.circuits.items() if name in used}
-    logical = build_circuits(specs, manifest.source, issues)
+    logical = {name: circuit for name, circuit in built.items() if name in used}
     isa = _transpile(logical, specs, backend, manifest, issues)
     target = _target(backend)
     primitives: list[PlannedPrimitive] = []
