@@ -5,7 +5,8 @@ Two validators share the one schema file. A compiled ``fastjsonschema`` function
 document to report every problem at once. Its errors are turned into issues that point
 at the offending node and say what was expected: for ``anyOf``/``oneOf`` the alternative
 the value was evidently meant to be, for enums the closest choice, for type errors why
-YAML 1.1 may have read the value that way.
+YAML 1.1 may have read the value that way; a key that belongs elsewhere (the schema's
+``x-misplaced`` annotation, e.g. an estimator option under a sampler) says where.
 
 The compiled validator's source is cached under the user's cache folder, keyed by the
 schema's hash, so a process pays the compile cost once per schema version.
@@ -285,11 +286,14 @@ class _Translator:
 
     def _on_additionalProperties(self, error: ValidationError, path: str) -> Iterator[Issue]:
         known = list(error.schema.get("properties", {}))
+        misplaced = error.schema.get("x-misplaced", {})
         instance = error.instance if isinstance(error.instance, dict) else {}
         for key in instance:
             if key in known:
                 continue
-            if path == "$.service" and key.lower() in CREDENTIAL_KEYS:
+            if key in misplaced:
+                message = f"unknown key {key!r}: {misplaced[key]}"
+            elif path == "$.service" and key.lower() in CREDENTIAL_KEYS:
                 message = (
                     f"never put credentials in a manifest: remove {key!r}; qrun uses your "
                     "saved account (QiskitRuntimeService.save_account) or the "
