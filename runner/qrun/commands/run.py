@@ -84,6 +84,8 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report.results, indent=2) + "\n")
     else:
         sys.stdout.write(render_results(report.record.results) + "\n")
+    for use in outcome.plan.not_applied:
+        sys.stderr.write(f"qrun: not applied: {use}\n")
     sys.stderr.write(f"qrun: record written to {report.folder}\n")
     if outcome.interrupted:
         sys.stderr.write("qrun: interrupted; the session was cancelled, finished results kept\n")

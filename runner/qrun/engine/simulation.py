@@ -4,7 +4,8 @@ Primitives are cached per (program, backend, seed) and share the backend's one s
 so a job costs the simulation and nothing more. Aer's public ``run()`` wraps each call in a
 ``PrimitiveJob`` that starts a thread of its own; an executor already runs off the caller's
 thread and hands over PUBs the engine has coerced and validated, so the computation is
-called directly (through ``run()`` if a future Aer drops that method).
+called directly (through ``run()`` if a future Aer drops that method). Expectation values
+are estimated from shots, as a QPU estimates them (:mod:`qrun.engine.estimates`).
 
 An ``executor`` job's quantum program is run by qiskit-ibm-runtime's own local runner for
 quantum programs (the one its local testing mode uses), on the same backend simulator.
@@ -16,6 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qrun.engine.backends import backend_spec
+from qrun.engine.estimates import shot_estimates
 from qrun.engine.work import Outcome
 
 if TYPE_CHECKING:
@@ -34,7 +36,10 @@ def run_work(work: Work) -> Outcome:
         primitive = _primitive(work.program, work.backend, work.seed)
         compute = getattr(primitive, "_run", None)
         pubs = list(work.pubs)
-        result = compute(pubs) if callable(compute) else primitive.run(pubs).result()
+        if work.program == "estimator":  # from shots, as a QPU estimates (see estimates.py)
+            result = shot_estimates(primitive, pubs, work.seed)
+        else:
+            result = compute(pubs) if callable(compute) else primitive.run(pubs).result()
     except Exception as error:  # noqa: BLE001 - any simulator failure fails the job, not qrun
         return Outcome(error=f"{type(error).__name__}: {error}")
     return Outcome(result=result)

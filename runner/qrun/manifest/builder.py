@@ -46,6 +46,7 @@ from qrun.manifest.model import (
     Transpile,
     WorkloadOrder,
 )
+from qrun.manifest.options import job_options
 from qrun.manifest.qasm import header_version
 
 if TYPE_CHECKING:
@@ -177,16 +178,8 @@ def _parameter_values(value: object, path: str) -> ParameterValues | None:
     return Array(_floats(value), path)
 
 
-def _options(data: object) -> PrimitiveOptions:
-    raw = _map(data)
-    tags = _list(_map(raw.get("environment")).get("job_tags"))
-    return PrimitiveOptions(
-        raw=_json_map(raw),
-        default_shots=_opt_int(raw.get("default_shots")),
-        default_precision=_opt_float(raw.get("default_precision")),
-        seed_simulator=_opt_int(raw.get("seed_simulator")),
-        job_tags=tuple(str(tag) for tag in tags),
-    )
+def _options(data: object, kind: PrimitiveKind) -> PrimitiveOptions:
+    return job_options(_json_map(data), kind)
 
 
 def _primitive(data: _Map, path: str) -> Primitive:
@@ -212,7 +205,9 @@ def _primitive(data: _Map, path: str) -> Primitive:
                     _opt_float(pub.get("precision")),
                 )
             )
-    return Primitive(kind, str(data["name"]), tuple(pubs), path, _options(data.get("options")))
+    return Primitive(
+        kind, str(data["name"]), tuple(pubs), path, _options(data.get("options"), kind)
+    )
 
 
 def _workload(data: _Map, path: str) -> Minimize:
@@ -238,7 +233,7 @@ def _workload(data: _Map, path: str) -> Minimize:
         maxiter=_opt_int(data.get("maxiter")),
         tol=_opt_float(data.get("tol")),
         method_options=_json_map(data.get("method_options")),
-        options=_options(data.get("options")),
+        options=_options(data.get("options"), "estimator"),
         reference=_opt_float(data.get("reference")),
     )
 

@@ -29,6 +29,7 @@ ENVIRONMENT_PREFIX = "QRUN_LIMIT_"
 _WHAT = {
     "qubits": ("qubits or bits", "for one circuit"),
     "parameter_sets": ("parameter sets", "for one PUB"),
+    "shots": ("shots", "for one parameter set and measurement setting of a PUB"),
 }
 
 
@@ -41,6 +42,9 @@ class Limits:
     qubits: int = 1024
     #: Parameter sets one PUB binds (a ``linspace``'s ``num``, a ``random`` shape).
     parameter_sets: int = 1_000_000
+    #: Shots one PUB takes per parameter set and measurement setting: a sampler's shots,
+    #: an estimator's ``default_shots`` or the ``ceil(1/precision²)`` its precision needs.
+    shots: int = 10_000_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:

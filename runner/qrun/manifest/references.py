@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from qrun.manifest.diagnostics import Issue
 from qrun.manifest.duration import DurationError, parse_duration
 from qrun.manifest.jsonpath import child as child_path
+from qrun.manifest.options import check_options
 from qrun.manifest.qasm import STANDARD_INCLUDES, declared_width, header_version, includes
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class _References:
         yield from self.observable_terms()
         yield from self.primitives()
         yield from self.workloads()
+        yield from check_options(self.data, self.source, self.limits)
         yield from self.unique_names()
 
     def backend(self) -> Iterator[Issue]:

@@ -45,7 +45,7 @@ SCHEMA_ID = "https://qrun.dev/schema/manifest/v1.json"
 CREDENTIAL_KEYS = frozenset({"token", "apikey", "api_key", "password", "secret"})
 
 #: Bumped when the cached validator module's layout changes.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 _TYPE_NAMES = {
     "number": "a number",
@@ -93,7 +93,9 @@ def _fast_validator() -> _Validate:
         # and schema() is shared by everything that explains a failure.
         draft07 = json.loads(text)
         draft07["$schema"] = "http://json-schema.org/draft-07/schema#"  # same keywords
-        code = fastjsonschema.compile_to_code(draft07)
+        # use_default=False: the schema's defaults document the service's behaviour; they
+        # are never written into the manifest's values (options go to the client as written)
+        code = fastjsonschema.compile_to_code(draft07, use_default=False)
         entry = re.search(r"^def (\w+)\(", code, re.MULTILINE)
         code += f"\n\nvalidate = {entry.group(1) if entry else 'validate'}\n"
         try:

@@ -5,6 +5,10 @@ the manifest: circuits must build and transpile for the backend, observables mus
 wide as their circuits, parameter values must fit the circuit's parameters, a sampler's
 circuit must measure something. Every such problem becomes an Issue at its place in the
 manifest, and all of them are raised together as one :class:`~qrun.errors.ManifestError`.
+
+The plan also says what becomes of each Runtime option (:class:`OptionUse`): on the local
+simulator, which ones it applies and which only IBM Quantum applies; on IBM Quantum, that
+each goes to the client unchanged.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from qrun.manifest.model import (
     RandomValues,
     SamplerPub,
 )
+from qrun.manifest.options import local_notes, runtime_notes
 from qrun.run.circuits import build_circuits
 from qrun.run.transpilation import preset_pass_manager
 
@@ -41,11 +46,12 @@ if TYPE_CHECKING:
     from qiskit.transpiler import Target
 
     from qrun.manifest.diagnostics import Issue
-    from qrun.manifest.model import Circuit
+    from qrun.manifest.model import Circuit, PrimitiveKind, PrimitiveOptions
+    from qrun.manifest.options import OptionNote
     from qrun.providers import ExecutionMode, Provider, ResolvedBackend
     from qrun.workloads.planning import PlannedWorkload
 
-__all__ = ["Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
+__all__ = ["OptionUse", "Plan", "PlannedPrimitive", "PlannedPub", "make_plan"]
 
 #: Repetition delay assumed between shots when a backend does not report one.
 DEFAULT_REP_DELAY = 250e-6
@@ -82,6 +88,20 @@ class PlannedPrimitive:
 
 
 @dataclass(frozen=True)
+class OptionUse:
+    """What a run does with one option of a primitive or workload, and where it is written."""
+
+    owner: str  # the primitive's or workload's name
+    note: OptionNote
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.note.note}"
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a run will submit, resolved before the first job."""
 
@@ -92,6 +112,13 @@ class Plan:
     circuits: Mapping[str, QuantumCircuit]  # ISA circuits by name
     primitives: tuple[PlannedPrimitive, ...]
     workloads: tuple[PlannedWorkload, ...] = ()
+    options: tuple[OptionUse, ...] = ()  # every option written, in manifest order
+    simulation: str | None = None  # how a local run computes results; None on IBM Quantum
+
+    @property
+    def not_applied(self) -> tuple[OptionUse, ...]:
+        """The options this run does not apply (a local run's mitigation, twirling …)."""
+        return tuple(use for use in self.options if not use.note.applied)
 
     @property
     def jobs(self) -> int:
@@ -383,6 +410,45 @@ def _estimate_seconds(
     return total
 
 
+# ------------------------------------------------------------------------- options
+
+
+def _option_uses(manifest: Manifest, backend: ResolvedBackend) -> tuple[OptionUse, ...]:
+    owners: list[tuple[str, PrimitiveKind, PrimitiveOptions, str]] = [
+        (primitive.name, primitive.kind, primitive.options, f"{primitive.path}.options")
+        for primitive in manifest.primitives
+    ]
+    owners += [
+        (workload.name, "estimator", workload.options, f"{workload.path}.options")
+        for workload in manifest.workloads
+    ]
+    uses = []
+    for owner, kind, options, path in owners:
+        if backend.provider == "local":
+            notes = local_notes(options.raw, kind, path)
+        else:
+            notes = runtime_notes(options.raw, path)
+        for note in notes:
+            line, column = manifest.source.position(note.path)
+            uses.append(OptionUse(owner, note, str(manifest.source.file), line, column))
+    return tuple(uses)
+
+
+def _simulation(backend: ResolvedBackend) -> str | None:
+    if backend.provider != "local":
+        return None
+    noise = (
+        "no noise (an ideal simulator)"
+        if backend.kind == "aer"
+        else f"the noise model of {backend.name} (its readout errors reach counts, "
+        "not expectation values)"
+    )
+    return (
+        f"Aer with {noise}; expectation values estimated from ceil(1/precision²) shots per "
+        "Pauli term; no error mitigation, twirling or dynamical decoupling"
+    )
+
+
 # ---------------------------------------------------------------------------- plan
 
 
@@ -437,4 +503,6 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         circuits=isa,
         primitives=tuple(primitives),
         workloads=workloads,
+        options=_option_uses(manifest, backend),
+        simulation=_simulation(backend),
     )

@@ -308,6 +308,20 @@ def run_document(
             ),
             "workloads_run": manifest.execution.workloads,
         },
+        "simulation": plan.simulation,
+        "options": tuple(
+            {
+                "owner": use.owner,
+                "option": use.note.option,
+                "path": use.note.path,
+                "line": use.line,
+                "column": use.column,
+                "value": plain(use.note.value),
+                "applied": use.note.applied,
+                "note": use.note.note,
+            }
+            for use in plan.options
+        ),
         "jobs": tuple(_job_entry(job) for job in outcome.jobs),
         "workloads": tuple(_workload_summary(result) for result in results.workloads),
         "interrupted": outcome.interrupted,

@@ -44,6 +44,16 @@ class PrimitiveView(TypedDict):
     estimated_qpu_seconds: float | None
 
 
+class OptionView(TypedDict):
+    owner: str
+    option: str
+    path: str
+    line: int
+    column: int
+    applied: bool
+    note: str
+
+
 class PlanView(TypedDict):
     manifest: str
     backend: str
@@ -58,6 +68,8 @@ class PlanView(TypedDict):
     workloads: list[str]
     estimated_qpu_seconds: float | None
     warnings: list[str]
+    simulation: str | None
+    options: list[OptionView]
 
 
 def circuit_size(circuit: QuantumCircuit) -> CircuitSize:
@@ -118,6 +130,19 @@ def describe_plan(plan: Plan) -> PlanView:
         workloads=[workload.name for workload in plan.manifest.workloads],
         estimated_qpu_seconds=estimate,
         warnings=warnings,
+        simulation=plan.simulation,
+        options=[
+            OptionView(
+                owner=use.owner,
+                option=use.note.option,
+                path=use.note.path,
+                line=use.line,
+                column=use.column,
+                applied=use.note.applied,
+                note=str(use),
+            )
+            for use in plan.options
+        ],
     )
 
 
@@ -156,4 +181,7 @@ def render_plan(view: PlanView) -> str:
         lines.append(f"    {workload:<16} workload  one job per cost evaluation")
     lines.append(f"  QPU time {_seconds(view['estimated_qpu_seconds'])}")
     lines += [f"  warning: {warning}" for warning in view["warnings"]]
+    if view["simulation"]:
+        lines.append(f"  local    {view['simulation']}")
+    lines += [f"  not applied: {use['note']}" for use in view["options"] if not use["applied"]]
     return "\n".join(lines)

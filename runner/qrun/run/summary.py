@@ -69,8 +69,16 @@ def summary_markdown(outcome: RunOutcome, results: RunResults, name: str) -> str
         lines.append(f"- wall time: {outcome.finished_at - outcome.started_at:.2f} s")
     if plan.max_time is not None:
         lines.append(f"- max_time: {format_duration(plan.max_time)}")
+    if plan.simulation:
+        lines.append(f"- local simulation: {plan.simulation}")
     if outcome.interrupted:
         lines.append("- **interrupted**: the session was cancelled; finished results are kept")
+    if plan.not_applied:
+        lines += ["", "Not applied by this local run (IBM Quantum applies them):", ""]
+        lines += [
+            f"- `{use.owner}` {use.note.option} (line {use.line}): {use.note.note}"
+            for use in plan.not_applied
+        ]
     if outcome.jobs:
         lines += ["", "| primitive | kind | job | status |", "|---|---|---|---|"]
         lines += [
