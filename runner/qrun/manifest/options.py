@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.manifest.jsonpath import child as child_path
+from qrun.manifest.limits import ENVIRONMENT_PREFIX
 from qrun.manifest.model import PrimitiveOptions, shots_for_precision
 
 if TYPE_CHECKING:
@@ -323,10 +324,14 @@ class _Checks:
         value = _number(precision)
         if value is None or not value > 0:
             return  # the schema judges it
-        too_many = self.limits.exceeded("shots", shots_for_precision(value))
-        if too_many:
+        shots = shots_for_precision(value)
+        if self.limits.exceeded("shots", shots):
+            count = f"{shots:,}" if shots < 10**12 else f"{shots:.2e}"
             yield self.source.issue(
-                path, f"precision {value:g} needs ceil(1/precision²) = {too_many}"
+                path,
+                f"precision {value:g} needs ceil(1/precision²) = {count} shots per Pauli term, "
+                f"more than the limit of {self.limits.shots:,}; set "
+                f"{ENVIRONMENT_PREFIX}SHOTS to raise it (or ask for a coarser precision)",
             )
 
     def options(self, path: str, raw: Mapping[str, object], kind: str) -> Iterator[Issue]:
