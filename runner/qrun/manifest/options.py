@@ -316,16 +316,15 @@ class _Checks:
 
     def shots(self, path: str, shots: object) -> Iterator[Issue]:
         count = _whole(shots)
-        too_many = None if count is None else self.limits.exceeded("shots", count)
-        if too_many:
-            yield self.source.issue(path, f"{too_many}")
+        if count is not None and count > self.limits.shots:
+            yield self.source.issue(path, str(self.limits.exceeded("shots", count)))
 
     def precision(self, path: str, precision: object) -> Iterator[Issue]:
         value = _number(precision)
         if value is None or not value > 0:
             return  # the schema judges it
         shots = shots_for_precision(value)
-        if self.limits.exceeded("shots", shots):
+        if shots > self.limits.shots:
             count = f"{shots:,}" if shots < 10**12 else f"{shots:.2e}"
             yield self.source.issue(
                 path,
@@ -333,6 +332,15 @@ class _Checks:
                 f"more than the limit of {self.limits.shots:,}; set "
                 f"{ENVIRONMENT_PREFIX}SHOTS to raise it (or ask for a coarser precision)",
             )
+
+    def pub(self, path: str, pub: Mapping[str, object]) -> Iterator[Issue]:
+        """A PUB's own shots or precision (the paths are built only for a problem: a
+        manifest may hold many thousands of PUBs)."""
+        shots, precision = pub.get("shots"), pub.get("precision")
+        if shots is not None:
+            yield from self.shots(f"{path}.shots", shots)
+        if precision is not None:
+            yield from self.precision(f"{path}.precision", precision)
 
     def options(self, path: str, raw: Mapping[str, object], kind: str) -> Iterator[Issue]:
         yield from self.shots(child_path(path, "default_shots"), raw.get("default_shots"))
@@ -385,10 +393,7 @@ def check_options(
         yield from checks.options(child_path(path, "options"), _map(primitive.get("options")), kind)
         pubs = primitive.get("pubs")
         for pub_index, pub in enumerate(pubs if isinstance(pubs, list) else []):
-            pub = _map(pub)
-            pub_path = child_path(child_path(path, "pubs"), pub_index)
-            yield from checks.shots(child_path(pub_path, "shots"), pub.get("shots"))
-            yield from checks.precision(child_path(pub_path, "precision"), pub.get("precision"))
+            yield from checks.pub(f"{path}.pubs[{pub_index}]", _map(pub))
     workloads = data.get("workloads")
     for index, workload in enumerate(workloads if isinstance(workloads, list) else []):
         workload = _map(workload)
