@@ -8,21 +8,24 @@ the value was evidently meant to be, for enums the closest choice, for type erro
 YAML 1.1 may have read the value that way; a key that belongs elsewhere (the schema's
 ``x-misplaced`` annotation, e.g. an estimator option under a sampler) says where.
 
-The compiled validator's source is cached under the user's cache folder, keyed by the
+The compiled validator's byte code is cached under the user's cache folder, keyed by the
 schema's hash, so a process pays the compile cost once per schema version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
-import importlib.util
 import json
+import marshal
 import os
 import re
+import sys
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from qrun.manifest.jsonpath import child as child_path
@@ -45,7 +48,7 @@ SCHEMA_ID = "https://qrun.dev/schema/manifest/v1.json"
 CREDENTIAL_KEYS = frozenset({"token", "apikey", "api_key", "password", "secret"})
 
 #: Bumped when the cached validator module's layout changes.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 _TYPE_NAMES = {
     "number": "a number",
@@ -81,38 +84,48 @@ def _cache_dir() -> Path:
 
 @cache
 def _fast_validator() -> _Validate:
-    """The compiled yes/no validator, from the cache if it is there."""
+    """The compiled yes/no validator, from the cache if it is there.
+
+    The cache holds the validator's byte code (``marshal``, keyed by the schema, the
+    compiler's version and the interpreter), not only its source: compiling the source
+    costs a few hundred milliseconds a process, and Python's own ``.pyc`` files are not
+    written where ``PYTHONDONTWRITEBYTECODE`` is set, as it often is in CI.
+    """
     import fastjsonschema
 
     text = schema_text()
-    stamp = f"{_CACHE_FORMAT}\n{fastjsonschema.VERSION}\n{text}"
+    stamp = f"{_CACHE_FORMAT}\n{fastjsonschema.VERSION}\n{sys.implementation.cache_tag}\n{text}"
     key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
-    cached = _cache_dir() / f"manifest_schema_{key}.py"
-    if not cached.exists():
+    cached = _cache_dir() / f"manifest_schema_{key}.marshal"
+    code = _cached_code(cached)
+    if code is None:
         # A fresh copy: the compiler rewrites the references of the mapping it is given,
         # and schema() is shared by everything that explains a failure.
         draft07 = json.loads(text)
         draft07["$schema"] = "http://json-schema.org/draft-07/schema#"  # same keywords
         # use_default=False: the schema's defaults document the service's behaviour; they
         # are never written into the manifest's values (options go to the client as written)
-        code = fastjsonschema.compile_to_code(draft07, use_default=False)
-        entry = re.search(r"^def (\w+)\(", code, re.MULTILINE)
-        code += f"\n\nvalidate = {entry.group(1) if entry else 'validate'}\n"
-        try:
+        source = fastjsonschema.compile_to_code(draft07, use_default=False)
+        entry = re.search(r"^def (\w+)\(", source, re.MULTILINE)
+        source += f"\n\nvalidate = {entry.group(1) if entry else 'validate'}\n"
+        code = compile(source, f"<qrun manifest schema {key}>", "exec")
+        with contextlib.suppress(OSError):  # no writable cache: compile again next time
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(code, "utf-8")
+            partial.write_bytes(marshal.dumps(code))
             partial.replace(cached)
-        except OSError:  # no writable cache: compile in memory each time
-            namespace: dict[str, Any] = {}
-            exec(compile(code, str(cached), "exec"), namespace)
-            return cast("_Validate", namespace["validate"])
-    spec = importlib.util.spec_from_file_location(f"_qrun_{cached.stem}", cached)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has one
-        raise ImportError(cached)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return cast("_Validate", module.validate)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    return cast("_Validate", namespace["validate"])
+
+
+def _cached_code(path: Path) -> CodeType | None:
+    """The byte code cached at ``path``; None when absent or unreadable."""
+    try:
+        code = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return code if isinstance(code, CodeType) else None
 
 
 def is_valid(data: object) -> bool:
