@@ -12,6 +12,8 @@ that no longer exists fails too, so the list cannot go stale.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
 import sys
 import types
 import typing
@@ -313,3 +315,30 @@ class TestTypedOptionsInManifests:
             max_execution_time=600,
             experimental={"anything": [1, 2]},
         )
+
+
+class TestCompiledValidatorCache:
+    """If the cached validator is missing or damaged, it is compiled again and judges alike."""
+
+    def test_damaged_cache_is_rebuilt(self, tmp_path: Path) -> None:
+        script = (
+            "from qrun.manifest.schema import is_valid\n"
+            "print(is_valid({'qrun': 1, 'backend': {'name': 'aer'}}), is_valid({'qrun': 2}))\n"
+        )
+        environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+
+        def judged() -> str:
+            done = subprocess.run(
+                [sys.executable, "-c", script],
+                check=False,
+                capture_output=True,
+                text=True,
+                env=environment,
+            )
+            return done.stdout + done.stderr
+
+        assert judged() == "True False\n"
+        (cached,) = (tmp_path / "qrun").glob("manifest_schema_*.marshal")
+        cached.write_bytes(b"not byte code")
+        assert judged() == "True False\n"
+        assert cached.read_bytes() != b"not byte code"

@@ -52,6 +52,7 @@ class OptionView(TypedDict):
     column: int
     applied: bool
     note: str
+    where: str  # file:line:column
 
 
 class PlanView(TypedDict):
@@ -139,7 +140,8 @@ def describe_plan(plan: Plan) -> PlanView:
                 line=use.line,
                 column=use.column,
                 applied=use.note.applied,
-                note=str(use),
+                note=use.note.note,
+                where=f"{use.file}:{use.line}:{use.column}",
             )
             for use in plan.options
         ],
@@ -183,5 +185,9 @@ def render_plan(view: PlanView) -> str:
     lines += [f"  warning: {warning}" for warning in view["warnings"]]
     if view["simulation"]:
         lines.append(f"  local    {view['simulation']}")
-    lines += [f"  not applied: {use['note']}" for use in view["options"] if not use["applied"]]
+    lines += [
+        f"  not applied: {use['where']}: {use['note']}"
+        for use in view["options"]
+        if not use["applied"]
+    ]
     return "\n".join(lines)
