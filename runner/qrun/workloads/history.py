@@ -236,6 +236,7 @@ class WorkloadResult:
     reference: float | None = None  # the minimum compared with
     reference_source: Literal["manifest", "exact"] | None = None
     exact_minimum: float | None = None
+    exact_skipped: str | None = None  # why there is no exact minimum
     session: SessionCheck | None = None
     tag_check: TagCheck | None = None  # None when the workload has no job tags
     plot: str | None = None  # the convergence plot, relative to the record folder
@@ -290,6 +291,7 @@ class WorkloadResult:
             "reference": self.reference,
             "reference_source": self.reference_source,
             "exact_minimum": self.exact_minimum,
+            "exact_skipped": self.exact_skipped,
             "reference_error": self.reference_error,
             "session": None if self.session is None else self.session.to_json(),
             "tag_check": None if self.tag_check is None else self.tag_check.to_json(),
@@ -322,6 +324,7 @@ class WorkloadResult:
             reference=_opt_float(data.get("reference")),
             reference_source=source,
             exact_minimum=_opt_float(data.get("exact_minimum")),
+            exact_skipped=_opt_str(data.get("exact_skipped")),
             session=None if session is None else SessionCheck.from_json(_map(session)),
             tag_check=None if tags is None else TagCheck.from_json(_map(tags)),
             plot=_opt_str(data.get("plot")),

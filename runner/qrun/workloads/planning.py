@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.manifest.model import RandomValues
-from qrun.workloads.exact import exact_minimum
+from qrun.manifest.operator import sparse_pauli_op
+from qrun.workloads.exact import find_exact_minimum
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -51,6 +52,7 @@ class PlannedWorkload:
     x0: NDArray[np.float64]
     gradient: bool  # the method gets a parameter-shift gradient
     exact_minimum: float | None  # numpy eigvalsh of the observable, when small enough
+    exact_skipped: str | None = None  # why there is no exact minimum
 
     @property
     def name(self) -> str:
@@ -112,8 +114,6 @@ def _plan_one(
     manifest: Manifest,
     issues: list[Issue],
 ) -> PlannedWorkload | None:
-    from qiskit.quantum_info import SparsePauliOp
-
     cost = workload.cost
     name = cost.circuit
     count = logical.num_parameters
@@ -163,14 +163,16 @@ def _plan_one(
             )
     if observable is None or x0 is None or len(issues) > before:
         return None
-    operator = SparsePauliOp.from_list(list(observable.terms))
+    operator = sparse_pauli_op(observable)
+    exact = find_exact_minimum(observable)
     return PlannedWorkload(
         workload=workload,
         circuit=isa,
         observable=operator.apply_layout(isa.layout, num_qubits=isa.num_qubits),
         x0=x0,
         gradient=gradient,
-        exact_minimum=exact_minimum(observable),
+        exact_minimum=exact.value,
+        exact_skipped=exact.skipped,
     )
 
 

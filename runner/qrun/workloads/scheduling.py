@@ -66,6 +66,7 @@ def _failed(
         error=error if isinstance(error, str) else f"{type(error).__name__}: {error}",
         reference=planned.reference,
         exact_minimum=planned.exact_minimum,
+        exact_skipped=planned.exact_skipped,
     )
 
 
@@ -94,6 +95,8 @@ class WorkloadScheduler:
         # that a KeyboardInterrupt breaks marks the thread as ended while it still runs,
         # so waiting for the end goes through these instead.
         self._ended: list[threading.Event] = []
+        # One event a workload, set when its result is stored (see wait()).
+        self._done = {planned.name: threading.Event() for planned in workloads}
         self._lock = threading.Lock()
         self.results: dict[str, WorkloadResult] = {}
 
@@ -115,6 +118,8 @@ class WorkloadScheduler:
         try:
             self._run_group(group)
         finally:
+            for planned in group:  # whatever happened, nobody waits for them forever
+                self._done[planned.name].set()
             ended.set()
 
     def _run_group(self, group: tuple[PlannedWorkload, ...]) -> None:
@@ -122,6 +127,7 @@ class WorkloadScheduler:
             if self._context.stop.is_set():
                 with self._lock:
                     self.results[planned.name] = _failed(planned, "CANCELLED", _NOT_STARTED)
+                self._done[planned.name].set()
                 continue
             try:
                 result = self._runner(planned).run(
@@ -133,6 +139,7 @@ class WorkloadScheduler:
                 self._hosts[planned.name].close()
             with self._lock:
                 self.results[planned.name] = result
+            self._done[planned.name].set()
 
     def start(self) -> None:
         """Start the workloads (at once when concurrent, else one after another)."""
@@ -150,6 +157,16 @@ class WorkloadScheduler:
             )
             self._ended.append(ended)
             thread.start()
+
+    def wait(self, name: str) -> WorkloadResult | None:
+        """Wait until workload ``name`` has ended and return its result; None when the
+        plan has no such workload or the workloads were never started."""
+        done = self._done.get(name)
+        if done is None or not self._ended:
+            return None
+        done.wait()
+        with self._lock:
+            return self.results.get(name)
 
     def join(self) -> None:
         """Wait until every workload has ended."""
