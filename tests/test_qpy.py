@@ -148,6 +148,26 @@ class TestBadQpyFiles:
         text = _output(capsys)
         assert f"{file}:4:20: $.circuits.prepared.file: prepared.qpy is not a QPY file" in text
 
+    def test_a_header_declaring_a_billion_qubits(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The circuit header's qubit count is the loader's to trust; a hostile one is
+        refused in moments, not allocated."""
+        import struct
+        import time
+
+        _dump(tmp_path / "good.qpy", _circuits()[:1])
+        data = bytearray((tmp_path / "good.qpy").read_bytes())
+        # file header (19 bytes), program type (1), circuit header length (8), then the
+        # header: name size (2), phase type (1), phase size (2), qubits (4), clbits (4)
+        struct.pack_into("!II", data, 19 + 1 + 8 + 5, 10**9, 10**9)
+        (tmp_path / "prepared.qpy").write_bytes(bytes(data))
+        file = _manifest(tmp_path, "{file: prepared.qpy}")
+        started = time.monotonic()
+        assert main(["plan", str(file)]) == 1
+        assert time.monotonic() - started < 5
+        assert f"{file}:4:20: $.circuits.prepared.file: prepared.qpy" in _output(capsys)
+
     def test_a_truncated_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         _dump(tmp_path / "good.qpy", _circuits())
         (tmp_path / "prepared.qpy").write_bytes((tmp_path / "good.qpy").read_bytes()[:60])
