@@ -291,3 +291,112 @@ class TestParameterValuesAndReferences:
         text = HEAD.replace("h: {ZZ: 1.0, XI: 0.5}", "h: {ZZ: 1.0e+308, XX: 1.0e+308}") + WORKLOAD
         assert main(["plan", str(_write(tmp_path, text))]) == 0
         assert "Traceback" not in capsys.readouterr().err
+
+
+def _two(first_x0: str, second_x0: str, *, schedule: str = "concurrent") -> str:
+    return HEAD.replace("execution: {mode: session}", f"execution: {{workloads: {schedule}}}") + (
+        textwrap.dedent(f"""\
+            workloads:
+              - name: coarse
+                minimize: {{circuit: ansatz, observable: h}}
+                method: cobyla
+                x0: {first_x0}
+                maxiter: 8
+                options: {{default_shots: 2000, seed_simulator: 4}}
+              - name: fine
+                minimize: {{circuit: ansatz, observable: h}}
+                method: cobyla
+                x0: {second_x0}
+                maxiter: 8
+                options: {{default_shots: 8000, seed_simulator: 5}}
+            """)
+    )
+
+
+class TestAWorkloadStartingFromAnother:
+    """If a workload's x0 is another's point, it starts from exactly that point once the
+    other has ended, and the record says where its x0 came from."""
+
+    @pytest.mark.parametrize("schedule", ["concurrent", "sequential"])
+    def test_starts_from_the_final_point(self, tmp_path: Path, schedule: str) -> None:
+        text = _two("[0.1, 0.2, 0.3, 0.4]", "{from: coarse, point: final}", schedule=schedule)
+        report = run_manifest(load_manifest(_write(tmp_path, text)), output=tmp_path / "r")
+        coarse = report.outcome.workload_results["coarse"]
+        fine = report.outcome.workload_results["fine"]
+        assert coarse.result is not None and fine.status == "DONE"
+        assert fine.x0 == coarse.result.x
+        assert fine.history[0].parameters == coarse.result.x  # COBYLA starts at x0
+        assert fine.history[0].submitted >= coarse.history[-1].submitted
+        assert fine.x0_from == "the final point of workload 'coarse'"
+        document = json.loads((tmp_path / "r" / "results.json").read_text())
+        assert document["workloads"][1]["x0_from"] == fine.x0_from
+
+    def test_no_point_no_start(self, tmp_path: Path) -> None:
+        text = _two("[0.1, 0.2, 0.3, 0.4]", "{from: coarse}")
+        engine = Engine(executor=_FailingWorkloadJobs(seed=4))
+        try:
+            report = run_manifest(
+                load_manifest(_write(tmp_path, text)),
+                provider=LocalProvider(engine=engine),
+                output=tmp_path / "r",
+            )
+        finally:
+            engine.shutdown()
+        fine = report.outcome.workload_results["fine"]
+        assert fine.status == "CANCELLED" and fine.history == ()
+        assert fine.error == (
+            "x0 comes from workload 'coarse', which ended ERROR without a best point"
+        )
+
+
+class TestBadWorkloadChains:
+    """If workloads' starting points refer to each other wrongly, the run is refused at
+    the reference's place before anything runs."""
+
+    def _issues(self, tmp_path: Path, text: str) -> list[str]:
+        found = check(_write(tmp_path, text))
+        return [f"{i.line}:{i.column}: {i.path}: {i.message}" for i in found]
+
+    def test_a_cycle(self, tmp_path: Path) -> None:
+        issues = self._issues(tmp_path, _two("{from: fine}", "{from: coarse}"))
+        assert issues == [
+            "15:16: $.workloads[0].x0.from: the workloads' starting points form a cycle "
+            "('coarse' → 'fine' → 'coarse'): each waits for the next, so none can start; "
+            "start one of them from explicit or random values",
+            "21:16: $.workloads[1].x0.from: the workloads' starting points form a cycle "
+            "('fine' → 'coarse' → 'fine'): each waits for the next, so none can start; "
+            "start one of them from explicit or random values",
+        ]
+
+    def test_itself(self, tmp_path: Path) -> None:
+        (issue,) = self._issues(tmp_path, _two("{from: coarse}", "[0, 0, 0, 0]"))
+        assert "form a cycle ('coarse' → 'coarse')" in issue
+
+    def test_a_later_workload(self, tmp_path: Path) -> None:
+        (issue,) = self._issues(tmp_path, _two("{from: fine}", "[0, 0, 0, 0]"))
+        assert issue.startswith(
+            "15:16: $.workloads[0].x0.from: workload 'fine' is written at 18:5, after this "
+            "step (12:5); steps run in manifest order, so a step can take values only from a "
+            "workload written before it"
+        )
+        assert "primitives" not in issue
+
+    def test_parameter_counts_disagree(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        text = _two("[0.1, 0.2, 0.3, 0.4]", "{from: coarse}").replace(
+            "    minimize: {circuit: ansatz, observable: h}\n    method: cobyla\n    x0: {from",
+            "    minimize: {circuit: wide, observable: h3}\n    method: cobyla\n    x0: {from",
+        )
+        text = text.replace(
+            "observables:\n",
+            "  wide: {library: real_amplitudes, args: {num_qubits: 3, reps: 1}}\n"
+            "observables:\n  h3: {ZZZ: 1}\n",
+        )
+        file = _write(tmp_path, text)
+        assert check(file) == []
+        assert main(["plan", str(file)]) == 1
+        assert (
+            "$.workloads[1].x0: workload 'coarse' optimises 4 parameters (circuit 'ansatz'), "
+            "but circuit 'wide' has 6 parameters"
+        ) in capsys.readouterr().err

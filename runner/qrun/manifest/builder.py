@@ -257,8 +257,11 @@ def _workload(data: _Map, path: str) -> Minimize:
     cost = _map(data["minimize"])
     x0_value = data["x0"]
     x0_path = child_path(path, "x0")
-    x0: Array | RandomValues
-    if isinstance(x0_value, dict):
+    x0: Array | RandomValues | FromWorkload
+    if isinstance(x0_value, dict) and "from" in x0_value:
+        point = cast("WorkloadPoint", x0_value.get("point", "best"))
+        x0 = FromWorkload(str(x0_value["from"]), point, x0_path)
+    elif isinstance(x0_value, dict):
         x0 = _random(_map(x0_value["random"]), child_path(x0_path, "random"))
     else:
         x0 = Array(_floats(x0_value), x0_path)

@@ -481,7 +481,7 @@ class Minimize:
     name: str
     cost: Estimate
     method: OptimizerMethod
-    x0: Array | RandomValues
+    x0: Array | RandomValues | FromWorkload  # from: the point an earlier workload found
     path: str
     maxiter: int | None = None
     tol: float | None = None

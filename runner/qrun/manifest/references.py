@@ -359,8 +359,8 @@ class _References:
                 path,
                 f"workload {name!r} is written at {written[0]}:{written[1]}, after this step "
                 f"({here[0]}:{here[1]}); steps run in manifest order, so a step can take "
-                "values only from a workload written before it (put `workloads:` before "
-                "`primitives:`)",
+                "values only from a workload written before it"
+                + (" (put `workloads:` before `primitives:`)" if "primitives" in step else ""),
             )
 
     def size(self, path: str, factors: list[object], limit: str) -> Iterator[Issue]:
@@ -413,6 +413,36 @@ class _References:
             x0_path = child_path(path, "x0")
             if isinstance(x0, dict):
                 yield from self.random_range(child_path(x0_path, "random"), x0.get("random"))
+            source = _mapping(x0).get("from")
+            if isinstance(source, str):
+                cycle = self.cycle(index)
+                if cycle:
+                    yield self.issue(
+                        child_path(x0_path, "from"),
+                        "the workloads' starting points form a cycle ("
+                        + " → ".join(repr(name) for name in cycle)
+                        + "): each waits for the next, so none can start; start one of them "
+                        "from explicit or random values",
+                    )
+                else:
+                    yield from self.earlier_workload(child_path(x0_path, "from"), source, path)
+
+    def cycle(self, start: int) -> list[str]:
+        """The names around the cycle of ``x0: {from: …}`` references through workload
+        ``start``, beginning and ending with its own; empty when it is on none."""
+        workloads = _sequence(self.data.get("workloads"))
+        index_of = {str(_mapping(item).get("name")): at for at, item in enumerate(workloads)}
+        names = [str(_mapping(workloads[start]).get("name"))]
+        at = start
+        for _ in range(len(workloads)):
+            source = _mapping(_mapping(workloads[at]).get("x0")).get("from")
+            if not isinstance(source, str) or source not in index_of:
+                return []
+            at = index_of[source]
+            names.append(source)
+            if at == start:
+                return names
+        return []
 
     def unique_names(self) -> Iterator[Issue]:
         seen: dict[str, str] = {}

@@ -3,7 +3,7 @@
 A PUB written ``parameter_values: {from: qaoa, point: best}`` is planned with a stand-in
 of the right width; before the run, :func:`check_chains` holds its circuit's parameter
 count against the workload's. During the run its primitive waits for the workload to
-end, :func:`workload_point` takes the chosen point from the workload's result and
+end, :meth:`~qrun.workloads.history.WorkloadResult.point` gives the chosen point and
 :func:`bind` binds it, and a :class:`Feed` records which value fed which PUB
 (``run.json`` and ``results.json``).
 """
@@ -22,9 +22,8 @@ if TYPE_CHECKING:
 
     from qrun.manifest.diagnostics import Issue
     from qrun.manifest.model import JSON, Manifest, WorkloadPoint
-    from qrun.workloads.history import WorkloadResult
 
-__all__ = ["Feed", "bind", "check_chains", "workload_point"]
+__all__ = ["Feed", "bind", "check_chains"]
 
 
 def _count(number: int) -> str:
@@ -81,19 +80,6 @@ class Feed:
             "cost": self.value,
             "problem": self.problem,
         }
-
-
-def workload_point(
-    result: WorkloadResult, point: WorkloadPoint
-) -> tuple[tuple[float, ...] | None, float | None]:
-    """The parameters of ``result``'s chosen point and the cost there; None when it has
-    none (it ended before evaluating anything, or without the optimiser's result)."""
-    if point == "final":
-        if result.result is None:
-            return None, None
-        return result.result.x, result.result.fun
-    best = result.best
-    return (None, None) if best is None else (best.parameters, best.value)
 
 
 def bind(pub: object, values: tuple[float, ...]) -> object:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, cast
 from qrun.errors import JobCancelledError, JobError, PricingPlanError
 from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.model import FromWorkload
-from qrun.run.chaining import Feed, bind, workload_point
+from qrun.run.chaining import Feed, bind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -212,7 +212,7 @@ def _feed(
         if not isinstance(values, FromWorkload):
             continue
         result = results.get(values.workload)
-        point, cost = (None, None) if result is None else workload_point(result, values.point)
+        point, cost = (None, None) if result is None else result.point(values.point)
         fed = Feed(planned.name, pub.index, spec.path, values.workload, values.point, point, cost)
         if point is None:
             status = "did not run" if result is None else f"ended {result.status}"
