@@ -34,6 +34,8 @@ def _skip_reason(manifest: Manifest) -> str | None:
         return "iterative workloads are checked against exact minima in test_workloads.py"
     if manifest.backend.kind in ("ibm", "least_busy"):
         return "needs an IBM Quantum account"
+    if manifest.backend.kind == "fake" and manifest.backend.name != FAKE:
+        return f"written for {manifest.backend.name}; checked in test_examples_exact.py"
     return None
 
 

@@ -22,6 +22,7 @@ from qrun.manifest.model import (
     EstimatorPub,
     Execution,
     ExecutionMode,
+    FromWorkload,
     LeastBusy,
     LibrarySource,
     Linspace,
@@ -39,15 +40,18 @@ from qrun.manifest.model import (
     Pub,
     QasmFileSource,
     QasmSource,
+    QpySource,
     RandomValues,
     SamplerPub,
     Service,
     ServiceChannel,
     Transpile,
     WorkloadOrder,
+    WorkloadPoint,
 )
 from qrun.manifest.options import job_options
 from qrun.manifest.qasm import header_version
+from qrun.manifest.qpy import is_qpy_name, read_header
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -128,28 +132,59 @@ def _execution(data: _Map) -> Execution:
     )
 
 
-def _circuit(name: str, data: _Map, folder: Folder) -> Circuit:
+def _qpy(file: str, index: int, path: str, folder: Folder) -> QpySource:
+    found, problem = folder.read_bytes(file)
+    header = None if found is None else read_header(found[1])
+    if found is None or header is None:  # the reference checks, which read it first, reported it
+        raise ValueError(f"{path}.file: {problem or 'not a QPY file'}")
+    return QpySource(found[0], found[1], index, header.count)
+
+
+def _library(data: _Map, observables: Mapping[str, Observable]) -> LibrarySource:
+    arguments: dict[str, JSON] = {}
+    references: dict[str, Observable] = {}
+    for key, value in _map(data.get("args")).items():
+        reference = _map(value).get("observable") if isinstance(value, dict) else None
+        if isinstance(reference, str) and len(_map(value)) == 1:
+            references[key] = observables[reference]
+        else:
+            arguments[key] = _json(value)
+    return LibrarySource(str(data["library"]), arguments, references)
+
+
+def _circuit(
+    name: str, data: _Map, folder: Folder, observables: Mapping[str, Observable]
+) -> Circuit:
     path = child_path("$.circuits", name)
-    source: QasmSource | QasmFileSource | LibrarySource
+    source: QasmSource | QasmFileSource | QpySource | LibrarySource
     if "qasm" in data:
         text = str(data["qasm"])
         source = QasmSource(text, header_version(text) or 3)
+    elif "file" in data and is_qpy_name(str(data["file"])):
+        source = _qpy(str(data["file"]), int(cast("int", data.get("index", 0))), path, folder)
     elif "file" in data:
         found, problem = folder.read(str(data["file"]))
         if found is None:  # the reference checks, which read it first, reported it
             raise ValueError(f"{path}.file: {problem}")
         source = QasmFileSource(found.path, found.text, header_version(found.text) or 3)
     else:
-        source = LibrarySource(str(data["library"]), _json_map(data.get("args")))
+        source = _library(data, observables)
     return Circuit(name, source, path, measure_all=bool(data.get("measure_all", False)))
 
 
 def _observable(name: str, data: object) -> Observable:
+    path = child_path("$.observables", name)
+    if isinstance(data, dict) and "terms" in data:
+        sparse = tuple(
+            (str(term[0]), tuple(int(q) for q in term[1]), float(term[2]))
+            for term in cast("list[tuple[str, list[int], float]]", data["terms"])
+        )
+        return Observable(name, (), path, sparse, int(cast("int", data["num_qubits"])))
     if isinstance(data, dict):
         terms = tuple((str(pauli), float(coeff)) for pauli, coeff in data.items())
     else:
         terms = tuple((str(pair[0]), float(pair[1])) for pair in cast("list[list[float]]", data))
-    return Observable(name, terms, child_path("$.observables", name))
+    return Observable(name, terms, path)
 
 
 def _random(data: _Map, path: str) -> RandomValues:
@@ -174,6 +209,9 @@ def _parameter_values(value: object, path: str) -> ParameterValues | None:
                 num=int(cast("int", spec["num"])),
                 path=child_path(path, "linspace"),
             )
+        if "from" in value:
+            point = cast("WorkloadPoint", value.get("point", "best"))
+            return FromWorkload(str(value["from"]), point, path)
         return _random(_map(value["random"]), child_path(path, "random"))
     return Array(_floats(value), path)
 
@@ -214,8 +252,11 @@ def _workload(data: _Map, path: str) -> Minimize:
     cost = _map(data["minimize"])
     x0_value = data["x0"]
     x0_path = child_path(path, "x0")
-    x0: Array | RandomValues
-    if isinstance(x0_value, dict):
+    x0: Array | RandomValues | FromWorkload
+    if isinstance(x0_value, dict) and "from" in x0_value:
+        point = cast("WorkloadPoint", x0_value.get("point", "best"))
+        x0 = FromWorkload(str(x0_value["from"]), point, x0_path)
+    elif isinstance(x0_value, dict):
         x0 = _random(_map(x0_value["random"]), child_path(x0_path, "random"))
     else:
         x0 = Array(_floats(x0_value), x0_path)
@@ -245,6 +286,9 @@ def build_manifest(document: Document, file: Path, folder: Folder) -> Manifest:
     metadata = _map(data.get("metadata"))
     service = data.get("service")
     transpile = _map(data.get("transpile"))
+    observables = {
+        name: _observable(name, value) for name, value in _map(data.get("observables")).items()
+    }
     return Manifest(
         version=int(cast("int", data["qrun"])),
         file=file,
@@ -270,12 +314,10 @@ def build_manifest(document: Document, file: Path, folder: Folder) -> Manifest:
             seed=_opt_int(transpile.get("seed")),
         ),
         circuits={
-            name: _circuit(name, _map(value), folder)
+            name: _circuit(name, _map(value), folder, observables)
             for name, value in _map(data.get("circuits")).items()
         },
-        observables={
-            name: _observable(name, value) for name, value in _map(data.get("observables")).items()
-        },
+        observables=observables,
         primitives=tuple(
             _primitive(_map(item), child_path("$.primitives", index))
             for index, item in enumerate(_list(data.get("primitives")))

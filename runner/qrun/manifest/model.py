@@ -33,6 +33,7 @@ __all__ = [
     "EstimatorPub",
     "Execution",
     "ExecutionMode",
+    "FromWorkload",
     "JobOptions",
     "LeastBusy",
     "LibrarySource",
@@ -50,14 +51,17 @@ __all__ = [
     "Pub",
     "QasmFileSource",
     "QasmSource",
+    "QpySource",
     "RandomValues",
     "SamplerPub",
     "Service",
     "ServiceChannel",
     "SourceMap",
+    "SparseTerm",
     "Transpile",
     "Workload",
     "WorkloadOrder",
+    "WorkloadPoint",
     "plain",
     "shots_for_precision",
     "to_python",
@@ -231,11 +235,27 @@ class QasmFileSource:
 
 
 @dataclass(frozen=True)
+class QpySource:
+    """A QPY file beside the manifest (``qiskit.qpy``), read once when the manifest was
+    loaded; ``index`` chooses one of the circuits it holds (``count`` of them)."""
+
+    file: Path  # resolved, inside the manifest's folder
+    data: bytes
+    index: int
+    count: int
+
+
+@dataclass(frozen=True)
 class LibrarySource:
-    """A function of ``qiskit.circuit.library`` called with keyword arguments."""
+    """A function of ``qiskit.circuit.library`` called with keyword arguments.
+
+    ``observables`` holds the arguments written as ``{observable: <name>}``: each is
+    passed as that observable's ``SparsePauliOp`` (e.g. ``qaoa_ansatz``'s
+    ``cost_operator``)."""
 
     function: str  # e.g. "efficient_su2"
     arguments: Mapping[str, JSON] = field(default_factory=dict)
+    observables: Mapping[str, Observable] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -243,22 +263,49 @@ class Circuit:
     """A named circuit; ``measure_all`` adds measurements (for samplers of library circuits)."""
 
     name: str
-    source: QasmSource | QasmFileSource | LibrarySource
+    source: QasmSource | QasmFileSource | QpySource | LibrarySource
     path: str
     measure_all: bool = False
 
 
+#: One term of a sparse observable: Pauli letters, the qubit each acts on (in the same
+#: order), the coefficient; as ``SparsePauliOp.from_sparse_list`` takes them.
+SparseTerm: TypeAlias = tuple[str, tuple[int, ...], float]
+
+
 @dataclass(frozen=True)
 class Observable:
-    """A named ``SparsePauliOp`` as (Pauli string, coefficient) terms, Qiskit's order."""
+    """A named ``SparsePauliOp``.
+
+    Written densely, ``terms`` holds (Pauli string, coefficient) pairs in Qiskit's order
+    (the rightmost letter acts on qubit 0). Written sparsely (``{num_qubits, terms}``),
+    ``terms`` is empty and ``sparse`` holds the terms with the qubits they act on, and
+    ``width`` the number of qubits. :meth:`sparse_list` gives both forms as
+    ``SparsePauliOp.from_sparse_list`` takes them.
+    """
 
     name: str
     terms: tuple[tuple[str, float], ...]
     path: str
+    sparse: tuple[SparseTerm, ...] = ()
+    width: int | None = None
 
     @property
     def num_qubits(self) -> int:
+        if self.width is not None:
+            return self.width
         return len(self.terms[0][0])
+
+    def sparse_list(self) -> list[tuple[str, list[int], float]]:
+        """Every term as (letters, qubits, coefficient), identities left out."""
+        if self.width is not None:
+            return [(letters, list(qubits), coeff) for letters, qubits, coeff in self.sparse]
+        found = []
+        for pauli, coeff in self.terms:
+            width = len(pauli)
+            pairs = [(letter, width - 1 - at) for at, letter in enumerate(pauli) if letter != "I"]
+            found.append(("".join(p for p, _ in pairs), [q for _, q in pairs], coeff))
+        return found
 
 
 # ------------------------------------------------------------------ parameter values
@@ -295,7 +342,22 @@ class RandomValues:
     path: str
 
 
-ParameterValues: TypeAlias = Array | Linspace | RandomValues
+#: Which point of a workload's result feeds a later step: the best cost evaluated, or
+#: the optimiser's final point.
+WorkloadPoint = Literal["best", "final"]
+
+
+@dataclass(frozen=True)
+class FromWorkload:
+    """Parameter values taken from an earlier workload's result when it has ended
+    (``{from: <workload>, point: best|final}``): one parameter set."""
+
+    workload: str
+    point: WorkloadPoint
+    path: str
+
+
+ParameterValues: TypeAlias = Array | Linspace | RandomValues | FromWorkload
 
 
 # ------------------------------------------------------------------------ primitives
@@ -386,6 +448,16 @@ class Primitive:
     path: str
     options: PrimitiveOptions = field(default_factory=PrimitiveOptions)
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The workloads whose results its PUBs take parameter values from, in order."""
+        found: list[str] = []
+        for pub in self.pubs:
+            values = pub.parameter_values
+            if isinstance(values, FromWorkload) and values.workload not in found:
+                found.append(values.workload)
+        return tuple(found)
+
 
 # ------------------------------------------------------------------------- workloads
 
@@ -409,7 +481,7 @@ class Minimize:
     name: str
     cost: Estimate
     method: OptimizerMethod
-    x0: Array | RandomValues
+    x0: Array | RandomValues | FromWorkload  # from: the point an earlier workload found
     path: str
     maxiter: int | None = None
     tol: float | None = None

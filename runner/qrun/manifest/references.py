@@ -1,9 +1,11 @@
 """Checks the schema cannot express, done without Qiskit or NumPy.
 
-Every circuit and observable a PUB or workload names must exist; primitive and workload
-names must be unique; durations must parse and be positive; files must exist inside the
-manifest's folder and start with an OpenQASM header; observables' terms must act on the
-same number of qubits; generated values must have a sensible range.
+Every circuit and observable a PUB, workload or library argument names must exist;
+primitive and workload names must be unique; durations must parse and be positive; files
+must exist inside the manifest's folder and start with an OpenQASM header or be QPY
+files; observables' terms must act on the same number of qubits (or, written sparsely,
+on distinct qubits below their width); generated values must have a sensible range;
+parameter values taken from a workload must name one written before the step.
 
 The checks run even when the schema found problems, so they are written defensively:
 a value of the wrong type is skipped here (the schema has already reported it).
@@ -21,9 +23,10 @@ from qrun.manifest.duration import DurationError, parse_duration
 from qrun.manifest.jsonpath import child as child_path
 from qrun.manifest.options import check_options
 from qrun.manifest.qasm import STANDARD_INCLUDES, declared_width, header_version, includes
+from qrun.manifest.qpy import is_qpy_name, read_header
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from qrun.manifest.limits import Limits
     from qrun.manifest.source import Folder, YamlSourceMap
@@ -48,6 +51,18 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_finite(value: object) -> bool:
+    """A number a float can hold (an integer of many digits cannot)."""
+    try:
+        return _is_number(value) and math.isfinite(float(value))  # type: ignore[arg-type]
+    except OverflowError:
+        return False
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
 class _References:
     def __init__(
         self, data: dict[str, object], source: YamlSourceMap, folder: Folder, limits: Limits
@@ -58,6 +73,17 @@ class _References:
         self.limits = limits
         self.circuits = _mapping(data.get("circuits"))
         self.observables = _mapping(data.get("observables"))
+        # Where each workload is written, for references to workloads from later steps.
+        self.workload_paths: dict[str, str] = {}
+        for index, workload in enumerate(_sequence(data.get("workloads"))):
+            name = _mapping(workload).get("name")
+            if isinstance(name, str):
+                self.workload_paths.setdefault(name, child_path("$.workloads", index))
+        self.primitive_names = {
+            name
+            for primitive in _sequence(data.get("primitives"))
+            if isinstance(name := _mapping(primitive).get("name"), str)
+        }
 
     def issue(self, path: str, message: str) -> Issue:
         return self.source.issue(path, message)
@@ -97,19 +123,60 @@ class _References:
             if isinstance(qasm, str):
                 yield from self.qasm_text(child_path(path, "qasm"), qasm, None)
             file = circuit.get("file")
+            qpy = isinstance(file, str) and is_qpy_name(file)
             if isinstance(file, str):
                 file_path = child_path(path, "file")
-                found, problem = self.folder.read(file)
-                if found is None:
-                    yield self.issue(file_path, problem or "cannot read the file")
+                if qpy:
+                    yield from self.qpy_file(file_path, file, circuit.get("index"), path)
                 else:
-                    yield from self.qasm_text(file_path, found.text, file)
+                    found, problem = self.folder.read(file)
+                    if found is None:
+                        yield self.issue(file_path, problem or "cannot read the file")
+                    else:
+                        yield from self.qasm_text(file_path, found.text, file)
+            if "index" in circuit and not qpy:
+                yield self.issue(
+                    child_path(path, "index"),
+                    "`index` chooses a circuit of a QPY file (`file: <name>.qpy`) only",
+                )
             if "args" in circuit and "library" not in circuit:
                 yield self.issue(child_path(path, "args"), "`args` go with `library` circuits only")
             for key, value in _mapping(circuit.get("args")).items():
+                key_path = child_path(child_path(path, "args"), key)
                 if "qubit" in key or key in _SIZE_ARGUMENTS:
-                    key_path = child_path(child_path(path, "args"), key)
                     yield from self.size(key_path, [value], "qubits")
+                reference = _mapping(value).get("observable")
+                if isinstance(reference, str) and reference not in self.observables:
+                    yield self.issue(
+                        child_path(key_path, "observable"),
+                        _unknown("observable", reference, self.observables),
+                    )
+
+    def qpy_file(self, path: str, file: str, index: object, circuit_path: str) -> Iterator[Issue]:
+        """A QPY file: inside the folder, within the size limit, with a QPY header, and
+        holding the circuit ``index`` chooses."""
+        found, problem = self.folder.read_bytes(file)
+        if found is None:
+            yield self.issue(path, problem or "cannot read the file")
+            return
+        header = read_header(found[1])
+        if header is None:
+            yield self.issue(
+                path,
+                f"{file!r} is not a QPY file: it does not start with the QPY header "
+                "('QISKIT'); write it with qiskit.qpy.dump, or name OpenQASM files .qasm",
+            )
+            return
+        if header.count == 0:
+            yield self.issue(path, f"{file!r} holds no circuit")
+            return
+        chosen = index if isinstance(index, int) and not isinstance(index, bool) else 0
+        if chosen >= header.count:
+            yield self.issue(
+                child_path(circuit_path, "index"),
+                f"index {chosen} chooses past the end of {file!r}, which holds "
+                f"{_count(header.count, 'circuit')} (indices from 0)",
+            )
 
     def qasm_text(self, path: str, text: str, file: str | None) -> Iterator[Issue]:
         """The header of OpenQASM ``text`` (written at ``path``, or in ``file``), and its
@@ -149,6 +216,11 @@ class _References:
         for name, observable in self.observables.items():
             path = child_path("$.observables", name)
             terms: list[tuple[str, str]] = []  # (pauli, path of the term)
+            if isinstance(observable, dict) and (
+                "terms" in observable or "num_qubits" in observable
+            ):
+                yield from self.sparse_terms(path, observable)
+                continue
             if isinstance(observable, dict):
                 terms = [(str(p), child_path(path, str(p))) for p in observable]
             for index, pair in enumerate(_sequence(observable)):
@@ -162,10 +234,10 @@ class _References:
                         f"expected a Pauli string of I, X, Y, Z first, got {pauli!r}",
                     )
                     continue
-                if not _is_number(coefficient):
+                if not _is_finite(coefficient):
                     yield self.issue(
                         child_path(pair_path, 1),
-                        f"expected a number as the coefficient, got {coefficient!r}",
+                        f"expected a finite number as the coefficient, got {coefficient!r}",
                     )
                 terms.append((pauli, pair_path))
             if terms:
@@ -177,6 +249,59 @@ class _References:
                             f"{pauli!r} acts on {len(pauli)} qubits but {terms[0][0]!r} on "
                             f"{width}; all terms of an observable have the same width",
                         )
+
+    def sparse_terms(self, path: str, observable: dict[str, object]) -> Iterator[Issue]:
+        """Terms written with their qubits: letters of I, X, Y, Z, one distinct qubit per
+        letter below ``num_qubits``, a finite coefficient; the width within the limit."""
+        declared = observable.get("num_qubits")
+        width = declared if isinstance(declared, int) and not isinstance(declared, bool) else 0
+        if width > 0:
+            yield from self.size(child_path(path, "num_qubits"), [width], "qubits")
+        for index, term in enumerate(_sequence(observable.get("terms"))):
+            term_path = child_path(child_path(path, "terms"), index)
+            if not isinstance(term, list) or len(term) != 3:
+                continue  # the schema reports the shape
+            letters, qubits, coefficient = term
+            if not isinstance(letters, str) or not _PAULI.match(letters):
+                yield self.issue(
+                    child_path(term_path, 0),
+                    f"expected Pauli letters (I, X, Y, Z) first, got {letters!r}",
+                )
+            if not isinstance(qubits, list) or not all(
+                isinstance(q, int) and not isinstance(q, bool) for q in qubits
+            ):
+                yield self.issue(
+                    child_path(term_path, 1),
+                    f"expected the list of qubits the letters act on second, got {qubits!r}",
+                )
+            elif isinstance(letters, str) and len(qubits) != len(letters):
+                yield self.issue(
+                    child_path(term_path, 1),
+                    f"{letters!r} has {_count(len(letters), 'letter')} but "
+                    f"{_count(len(qubits), 'qubit')} {'are' if len(qubits) != 1 else 'is'} "
+                    "listed; name one qubit per letter",
+                )
+            else:
+                seen: set[int] = set()
+                for at, qubit in enumerate(qubits):
+                    qubit_path = child_path(child_path(term_path, 1), at)
+                    if qubit in seen:
+                        yield self.issue(
+                            qubit_path,
+                            f"qubit {qubit} is listed twice; each letter acts on its own",
+                        )
+                    elif width > 0 and not 0 <= qubit < width:
+                        yield self.issue(
+                            qubit_path,
+                            f"qubit {qubit} is outside the observable's {width} qubits "
+                            f"(0 to {width - 1}); raise num_qubits or fix the index",
+                        )
+                    seen.add(qubit)
+            if not _is_finite(coefficient):
+                yield self.issue(
+                    child_path(term_path, 2),
+                    f"expected a finite number as the coefficient, got {coefficient!r}",
+                )
 
     def circuit_name(self, path: str, name: object) -> Iterator[Issue]:
         if isinstance(name, str) and name not in self.circuits:
@@ -200,10 +325,13 @@ class _References:
             lengths = ", ".join(str(len(row)) for row in rows)
             yield self.issue(path, f"{what} rows differ in length ({lengths}); they must match")
 
-    def parameter_values(self, path: str, values: object) -> Iterator[Issue]:
+    def parameter_values(self, path: str, values: object, step: str) -> Iterator[Issue]:
         if isinstance(values, list):
             yield from self.nested_numbers(path, values)
         generator = _mapping(values)
+        source = generator.get("from")
+        if isinstance(source, str):
+            yield from self.earlier_workload(child_path(path, "from"), source, step)
         linspace_path = child_path(path, "linspace")
         num = _mapping(generator.get("linspace")).get("num")
         yield from self.size(child_path(linspace_path, "num"), [num], "parameter_sets")
@@ -212,6 +340,30 @@ class _References:
         yield from self.random_range(random_path, random)
         shape = _sequence(_mapping(random).get("shape"))
         yield from self.size(child_path(random_path, "shape"), shape, "parameter_sets")
+
+    def earlier_workload(self, path: str, name: str, step: str) -> Iterator[Issue]:
+        """``name`` is a workload written before ``step`` (the primitive that takes its
+        point): steps run in manifest order, so a step can wait only for an earlier one."""
+        source = self.workload_paths.get(name)
+        if source is None:
+            if name in self.primitive_names:
+                yield self.issue(
+                    path,
+                    f"{name!r} is a primitive; parameter values come only from a workload's "
+                    "result (its best or final point)",
+                )
+            else:
+                yield self.issue(path, _unknown("workload", name, self.workload_paths))
+            return
+        written, here = self.source.position(source), self.source.position(step)
+        if written > here:
+            yield self.issue(
+                path,
+                f"workload {name!r} is written at {written[0]}:{written[1]}, after this step "
+                f"({here[0]}:{here[1]}); steps run in manifest order, so a step can take "
+                "values only from a workload written before it"
+                + (" (put `workloads:` before `primitives:`)" if "primitives" in step else ""),
+            )
 
     def size(self, path: str, factors: list[object], limit: str) -> Iterator[Issue]:
         """The product of ``factors`` (whole numbers; others were judged already) held
@@ -246,7 +398,7 @@ class _References:
                     )
                 if "parameter_values" in pub:
                     yield from self.parameter_values(
-                        child_path(pub_path, "parameter_values"), pub["parameter_values"]
+                        child_path(pub_path, "parameter_values"), pub["parameter_values"], path
                     )
 
     def workloads(self) -> Iterator[Issue]:
@@ -263,6 +415,36 @@ class _References:
             x0_path = child_path(path, "x0")
             if isinstance(x0, dict):
                 yield from self.random_range(child_path(x0_path, "random"), x0.get("random"))
+            source = _mapping(x0).get("from")
+            if isinstance(source, str):
+                cycle = self.cycle(index)
+                if cycle:
+                    yield self.issue(
+                        child_path(x0_path, "from"),
+                        "the workloads' starting points form a cycle ("
+                        + " → ".join(repr(name) for name in cycle)
+                        + "): each waits for the next, so none can start; start one of them "
+                        "from explicit or random values",
+                    )
+                else:
+                    yield from self.earlier_workload(child_path(x0_path, "from"), source, path)
+
+    def cycle(self, start: int) -> list[str]:
+        """The names around the cycle of ``x0: {from: …}`` references through workload
+        ``start``, beginning and ending with its own; empty when it is on none."""
+        workloads = _sequence(self.data.get("workloads"))
+        index_of = {str(_mapping(item).get("name")): at for at, item in enumerate(workloads)}
+        names = [str(_mapping(workloads[start]).get("name"))]
+        at = start
+        for _ in range(len(workloads)):
+            source = _mapping(_mapping(workloads[at]).get("x0")).get("from")
+            if not isinstance(source, str) or source not in index_of:
+                return []
+            at = index_of[source]
+            names.append(source)
+            if at == start:
+                return names
+        return []
 
     def unique_names(self) -> Iterator[Issue]:
         seen: dict[str, str] = {}
@@ -283,7 +465,7 @@ class _References:
                     seen[name] = path
 
 
-def _unknown(kind: str, name: str, known: dict[str, object]) -> str:
+def _unknown(kind: str, name: str, known: Mapping[str, object]) -> str:
     message = f"unknown {kind} {name!r}"
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     if close:

@@ -610,6 +610,7 @@ class Folder:
     def __init__(self, base: Path) -> None:
         self._base = base.resolve()
         self._read: dict[str, tuple[FolderFile | None, str | None]] = {}
+        self._bytes: dict[str, tuple[tuple[Path, bytes] | None, str | None]] = {}
 
     def read(self, name: str) -> tuple[FolderFile | None, str | None]:
         """The file ``name`` as ``(file, None)``, or ``(None, why it cannot be read)``."""
@@ -629,7 +630,13 @@ class Folder:
             return None, f"no such file {name!r} (looked in {self._base})"
         return resolved, None
 
-    def _load(self, name: str) -> tuple[FolderFile | None, str | None]:
+    def read_bytes(self, name: str) -> tuple[tuple[Path, bytes] | None, str | None]:
+        """The binary file ``name`` as ``((path, bytes), None)``, or ``(None, why not)``."""
+        if name not in self._bytes:
+            self._bytes[name] = self._load_bytes(name)
+        return self._bytes[name]
+
+    def _load_bytes(self, name: str) -> tuple[tuple[Path, bytes] | None, str | None]:
         resolved, problem = self._resolve(name)
         if resolved is None:
             return None, problem
@@ -640,6 +647,14 @@ class Folder:
             return None, f"cannot read {name!r}: {error.strerror}"
         if len(raw) > MAX_BYTES:
             return None, f"{name!r} is larger than {MAX_BYTES // 1024 // 1024} MiB"
+        return (resolved, raw), None
+
+    def _load(self, name: str) -> tuple[FolderFile | None, str | None]:
+        found, problem = self._load_bytes(name)
+        if found is None:
+            return None, problem
+        raw = found[1]
+        resolved = found[0]
         try:
             return FolderFile(resolved, raw.decode("utf-8-sig")), None
         except UnicodeDecodeError:

@@ -13,7 +13,16 @@ import re
 from typing import TYPE_CHECKING
 
 from qrun.manifest.diagnostics import Issue
-from qrun.manifest.model import Circuit, LibrarySource, QasmFileSource, QasmSource, to_python
+from qrun.manifest.model import (
+    Circuit,
+    LibrarySource,
+    QasmFileSource,
+    QasmSource,
+    QpySource,
+    to_python,
+)
+from qrun.manifest.operator import sparse_pauli_op
+from qrun.run.qpy import load_qpy
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -106,6 +115,7 @@ def _from_library(source: LibrarySource, path: str) -> QuantumCircuit:
     if function is None or not callable(function) or source.function.startswith("_"):
         raise CircuitError(path, f"qiskit.circuit.library has no function {source.function!r}")
     arguments = {name: to_python(value) for name, value in source.arguments.items()}
+    arguments.update({name: sparse_pauli_op(item) for name, item in source.observables.items()})
     try:
         inspect.signature(function).bind(**arguments)
     except TypeError as error:
@@ -138,6 +148,11 @@ def build_circuit(circuit: Circuit) -> QuantumCircuit:
             raise CircuitError(
                 f"{circuit.path}.file", f"{source.file.name}:{line}:{column}: {error.message}"
             ) from error
+    elif isinstance(source, QpySource):
+        loaded, problem = load_qpy(source)
+        if loaded is None:
+            raise CircuitError(f"{circuit.path}.file", problem or "cannot load the QPY file")
+        built = loaded.copy()
     else:
         built = _from_library(source, circuit.path)
     built.name = circuit.name

@@ -2,7 +2,10 @@
 in manifest order, close, and collect the results.
 
 Iterative workloads run after the primitives are submitted, inside the same channel,
-side by side or one after another (:mod:`qrun.workloads.scheduling`); each kind plugs in
+side by side or one after another (:mod:`qrun.workloads.scheduling`). A primitive whose
+PUBs take their parameter values from workloads (:mod:`qrun.run.chaining`) is submitted
+when those workloads have ended, with their points bound, in manifest order; the
+others are submitted first, as always, and keep running alongside. Each kind plugs in
 at :data:`WORKLOAD_RUNNERS`, and their machinery is imported only for a plan that has
 workloads. Their optimisers are placed where the channel hosts them before anything is
 submitted. A keyboard interrupt stops the workloads from submitting
@@ -14,11 +17,13 @@ kept and the outcome is marked interrupted.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 from qrun.errors import JobCancelledError, JobError, PricingPlanError
 from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.model import FromWorkload
+from qrun.run.chaining import Feed, bind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -70,6 +75,7 @@ class RunOutcome:
     jobs: list[JobRecord] = field(default_factory=list)
     results: dict[str, PrimitiveResult] = field(default_factory=dict)
     workload_results: dict[str, WorkloadResult] = field(default_factory=dict)
+    feeds: list[Feed] = field(default_factory=list)  # which workload point fed which PUB
     interrupted: bool = False
     finished_at: float | None = None
 
@@ -109,6 +115,10 @@ def _runner(kind: str) -> WorkloadRunner:
 
 class _NoWorkloads:
     """The scheduler of a plan without workloads: nothing of theirs is imported."""
+
+    def wait(self, name: str) -> WorkloadResult | None:
+        del name
+        return None
 
     def host(self) -> None:
         pass
@@ -189,6 +199,35 @@ def _submit(
     return job, record
 
 
+def _feed(
+    planned: PlannedPrimitive, results: Mapping[str, WorkloadResult | None]
+) -> tuple[PlannedPrimitive | None, list[Feed]]:
+    """``planned`` with each chained PUB bound to its workload's point, and the feeds;
+    None (nothing to submit) when a workload it waits for gave no such point."""
+    feeds: list[Feed] = []
+    pubs = list(planned.pubs)
+    for position, pub in enumerate(pubs):
+        spec = planned.primitive.pubs[pub.index]
+        values = spec.parameter_values
+        if not isinstance(values, FromWorkload):
+            continue
+        result = results.get(values.workload)
+        point, cost = (None, None) if result is None else result.point(values.point)
+        fed = Feed(planned.name, pub.index, spec.path, values.workload, values.point, point, cost)
+        if point is None:
+            status = "did not run" if result is None else f"ended {result.status}"
+            problem = f"workload {values.workload!r} {status} without a {values.point} point"
+            if result is not None and result.error:
+                problem += f" ({result.error})"
+            fed = replace(fed, problem=f"{problem}; the PUB was not submitted")
+        else:
+            pubs[position] = replace(pub, pub=bind(pub.pub, point))
+        feeds.append(fed)
+    if any(item.values is None for item in feeds):
+        return None, feeds
+    return replace(planned, pubs=tuple(pubs)), feeds
+
+
 def _collect(job: Job, record: JobRecord, clock: Clock, outcome: RunOutcome) -> None:
     try:
         outcome.results[record.name] = job.result()
@@ -238,15 +277,27 @@ def execute(
     outcome.details_start = channel.details()
     workloads = _scheduler(plan, channel, clock, display, outcome.started_at)
     submitted: list[tuple[Job, JobRecord]] = []
+
+    def submit(primitive: PlannedPrimitive) -> None:
+        job, record = _submit(primitive, channel, clock, outcome)
+        submitted.append((job, record))
+        display.submitted(record.name, record.job_id)
+        if on_submitted is not None:
+            on_submitted(outcome)
+
     try:
         workloads.host()  # before any job: a hosting may fork
         for primitive in plan.primitives:
-            job, record = _submit(primitive, channel, clock, outcome)
-            submitted.append((job, record))
-            display.submitted(record.name, record.job_id)
-            if on_submitted is not None:
-                on_submitted(outcome)
+            if not primitive.primitive.sources:
+                submit(primitive)
         workloads.start()
+        for primitive in plan.primitives:  # chained ones, in manifest order
+            sources = primitive.primitive.sources
+            if sources:
+                bound, feeds = _feed(primitive, {name: workloads.wait(name) for name in sources})
+                outcome.feeds.extend(feeds)
+                if bound is not None:
+                    submit(bound)
         workloads.join()
         channel.close()  # no more jobs: the session drains and then closes at once
         for job, record in submitted:

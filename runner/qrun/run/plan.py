@@ -22,6 +22,7 @@ from qrun.errors import BackendError
 from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.model import (
     EstimatorPub,
+    FromWorkload,
     Linspace,
     Manifest,
     NestedNames,
@@ -30,7 +31,9 @@ from qrun.manifest.model import (
     RandomValues,
     SamplerPub,
 )
+from qrun.manifest.operator import sparse_pauli_op
 from qrun.manifest.options import local_notes, runtime_notes
+from qrun.run.chaining import check_chains
 from qrun.run.circuits import build_circuits
 from qrun.run.transpilation import preset_pass_manager
 
@@ -240,6 +243,8 @@ def _parameter_values(
     if isinstance(values, RandomValues):
         generator = np.random.default_rng(values.seed)
         return generator.uniform(values.low, values.high, (*values.shape, count))
+    if isinstance(values, FromWorkload):  # a stand-in: the workload's point replaces it
+        return np.zeros(count)
     try:
         array = np.asarray(values.values, dtype=float)
     except ValueError:
@@ -249,13 +254,16 @@ def _parameter_values(
             )
         )
         return None
+    if array.ndim == 0 and count == 1:  # one number binds a one-parameter circuit
+        return array.reshape(1)
     if array.ndim == 0 or array.shape[-1] != count:
-        given = 1 if array.ndim == 0 else array.shape[-1]
+        given = "a single number" if array.ndim == 0 else f"{array.shape[-1]} values"
+        where = "" if array.ndim == 0 else "the last axis of "
         issues.append(
             manifest.source.issue(
                 values.path,
-                f"{described}, but the last axis of parameter_values holds {given} "
-                f"value{'s' * (given != 1)}",
+                f"{described}, but {where}parameter_values holds {given}; give "
+                f"{count} value{'s' * (count != 1)} per parameter set",
             )
         )
         return None
@@ -275,8 +283,6 @@ def _observables(
     manifest: Manifest,
     issues: list[Issue],
 ) -> object:
-    from qiskit.quantum_info import SparsePauliOp
-
     reported: set[str] = set()
 
     def lay_out(item: NestedNames) -> object:
@@ -303,7 +309,7 @@ def _observables(
                     )
                 )
             return None
-        operator: SparsePauliOp = SparsePauliOp.from_list(list(observable.terms))
+        operator: SparsePauliOp = sparse_pauli_op(observable)
         return operator.apply_layout(isa.layout, num_qubits=isa.num_qubits)
 
     return lay_out(names)
@@ -493,6 +499,7 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         from qrun.workloads.planning import plan_workloads
 
         workloads = plan_workloads(manifest, logical, isa, issues)
+        check_chains(manifest, logical, issues)
     if issues:
         raise ManifestError(sorted(issues))
     return Plan(

@@ -212,7 +212,7 @@ def run_results(outcome: RunOutcome, workloads: tuple[WorkloadResult, ...] = ())
                 result=outcome.results.get(planned.name),
             )
         )
-    return RunResults(tuple(primitives), workloads)
+    return RunResults(tuple(primitives), workloads, tuple(outcome.feeds))
 
 
 def _histograms(results: RunResults) -> tuple[Histogram, ...]:
@@ -324,6 +324,7 @@ def run_document(
         ),
         "jobs": tuple(_job_entry(job) for job in outcome.jobs),
         "workloads": tuple(_workload_summary(result) for result in results.workloads),
+        "chains": tuple(feed.to_json() for feed in results.feeds),
         "interrupted": outcome.interrupted,
         "started_at": iso_time(outcome.started_at),
         "finished_at": iso_time(outcome.finished_at),

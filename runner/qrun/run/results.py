@@ -19,7 +19,13 @@ The document (``format: "qrun.results/2"``)::
      "workloads": [
        {"name": "vqe", "kind": "minimize", "method": "cobyla", "status": "DONE",
         "result": {"success": true, "nfev": 143, "x": [...], "fun": -0.7005, …},
-        "history": [{"index": 1, "kind": "cost", "value": …, "job_id": "…", …}], …}]}
+        "history": [{"index": 1, "kind": "cost", "value": …, "job_id": "…", …}], …}],
+     "chains": [
+       {"primitive": "answer", "pub": 0, "path": "$.primitives[0].pubs[0]",
+        "from": "qaoa", "point": "best", "values": [...], "cost": -2.9, "problem": null}]}
+
+``chains`` says which workload point fed which PUB (``parameter_values: {from: …}``);
+``problem`` says why a PUB was not submitted (its workload gave no such point).
 
 ``bitstrings`` lists every shot in order (bindings in C order, then shots), so
 :func:`load_results` rebuilds the exact ``BitArray``; ``counts`` add up all bindings.
@@ -49,6 +55,7 @@ if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
     from qrun.manifest.model import JSON
+    from qrun.run.chaining import Feed
     from qrun.workloads.history import WorkloadResult
 
 __all__ = [
@@ -87,6 +94,7 @@ class ResultsDocument(TypedDict):
     format: str
     primitives: list[PrimitiveDocument]
     workloads: list[dict[str, JSON]]
+    chains: list[dict[str, JSON]]
 
 
 class Register(NamedTuple):
@@ -190,6 +198,7 @@ class RunResults(NamedTuple):
 
     primitives: tuple[PrimitiveRecord, ...]
     workloads: tuple[WorkloadResult, ...] = ()
+    feeds: tuple[Feed, ...] = ()  # workload points bound to chained PUBs
 
     def to_json(self) -> ResultsDocument:
         """The ``results.json`` document."""
@@ -197,6 +206,7 @@ class RunResults(NamedTuple):
             "format": FORMAT,
             "primitives": [primitive.to_json() for primitive in self.primitives],
             "workloads": [workload.to_json() for workload in self.workloads],
+            "chains": [feed.to_json() for feed in self.feeds],
         }
 
     def register_counts(self) -> Iterator[RegisterCounts]:

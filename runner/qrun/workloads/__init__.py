@@ -13,7 +13,7 @@ from __future__ import annotations
 from qrun.workloads.asking import Ask, AskingCost, read_evaluation
 from qrun.workloads.context import Progress, WorkloadContext, WorkloadStopped
 from qrun.workloads.cost import EstimatorCost
-from qrun.workloads.exact import MAX_EXACT_QUBITS, exact_minimum
+from qrun.workloads.exact import MAX_EXACT_QUBITS, ExactMinimum, exact_minimum, find_exact_minimum
 from qrun.workloads.history import (
     Evaluation,
     OptimizerResult,
@@ -32,6 +32,7 @@ __all__ = [
     "AskingCost",
     "EstimatorCost",
     "Evaluation",
+    "ExactMinimum",
     "MinimizeRunner",
     "OptimizerResult",
     "PlannedWorkload",
@@ -44,6 +45,7 @@ __all__ = [
     "WorkloadScheduler",
     "WorkloadStopped",
     "exact_minimum",
+    "find_exact_minimum",
     "optimize",
     "plan_workloads",
     "read_evaluation",

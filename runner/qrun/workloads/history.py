@@ -236,6 +236,8 @@ class WorkloadResult:
     reference: float | None = None  # the minimum compared with
     reference_source: Literal["manifest", "exact"] | None = None
     exact_minimum: float | None = None
+    exact_skipped: str | None = None  # why there is no exact minimum
+    x0_from: str | None = None  # where x0 came from, when another workload's point
     session: SessionCheck | None = None
     tag_check: TagCheck | None = None  # None when the workload has no job tags
     plot: str | None = None  # the convergence plot, relative to the record folder
@@ -250,6 +252,16 @@ class WorkloadResult:
         """The cost evaluation with the lowest value."""
         costs = [item for item in self.costs if item.value is not None]
         return min(costs, key=lambda item: cast("float", item.value), default=None)
+
+    def point(self, which: str) -> tuple[tuple[float, ...] | None, float | None]:
+        """The parameters of the ``best`` cost evaluated or of the optimiser's ``final``
+        answer, and the cost there; (None, None) when the workload has no such point."""
+        if which == "final":
+            if self.result is None:
+                return None, None
+            return self.result.x, self.result.fun
+        best = self.best
+        return (None, None) if best is None else (best.parameters, best.value)
 
     @property
     def energy(self) -> float | None:
@@ -281,6 +293,7 @@ class WorkloadResult:
             "tags": self.tags,
             "num_parameters": self.num_parameters,
             "x0": self.x0,
+            "x0_from": self.x0_from,
             "jobs": len(self.history),
             "result": None if self.result is None else self.result.to_json(),
             "best": None
@@ -290,6 +303,7 @@ class WorkloadResult:
             "reference": self.reference,
             "reference_source": self.reference_source,
             "exact_minimum": self.exact_minimum,
+            "exact_skipped": self.exact_skipped,
             "reference_error": self.reference_error,
             "session": None if self.session is None else self.session.to_json(),
             "tag_check": None if self.tag_check is None else self.tag_check.to_json(),
@@ -313,6 +327,7 @@ class WorkloadResult:
             tags=tuple(str(t) for t in cast("Sequence[object]", data["tags"])),
             num_parameters=int(cast("int", data["num_parameters"])),
             x0=_floats(data["x0"]),
+            x0_from=_opt_str(data.get("x0_from")),
             history=tuple(
                 Evaluation.from_json(_map(item))
                 for item in cast("Sequence[object]", data["history"])
@@ -322,6 +337,7 @@ class WorkloadResult:
             reference=_opt_float(data.get("reference")),
             reference_source=source,
             exact_minimum=_opt_float(data.get("exact_minimum")),
+            exact_skipped=_opt_str(data.get("exact_skipped")),
             session=None if session is None else SessionCheck.from_json(_map(session)),
             tag_check=None if tags is None else TagCheck.from_json(_map(tags)),
             plot=_opt_str(data.get("plot")),

@@ -222,6 +222,7 @@ def _minimize(
         reference=planned.reference,
         reference_source=reference_source,
         exact_minimum=planned.exact_minimum,
+        exact_skipped=planned.exact_skipped,
         session=_session_check(history, details_start, details_end),
         tag_check=_tag_check(planned, context, history),
     )

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qrun.manifest.model import RandomValues
-from qrun.workloads.exact import exact_minimum
+from qrun.manifest.model import FromWorkload, RandomValues
+from qrun.manifest.operator import sparse_pauli_op
+from qrun.workloads.exact import find_exact_minimum
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -51,6 +52,7 @@ class PlannedWorkload:
     x0: NDArray[np.float64]
     gradient: bool  # the method gets a parameter-shift gradient
     exact_minimum: float | None  # numpy eigvalsh of the observable, when small enough
+    exact_skipped: str | None = None  # why there is no exact minimum
 
     @property
     def name(self) -> str:
@@ -84,11 +86,32 @@ def _unshiftable(circuit: QuantumCircuit) -> list[str]:
 
 
 def _x0(
-    workload: Minimize, count: int, described: str, manifest: Manifest, issues: list[Issue]
+    workload: Minimize,
+    count: int,
+    described: str,
+    manifest: Manifest,
+    *,
+    logical: Mapping[str, QuantumCircuit],
+    issues: list[Issue],
 ) -> NDArray[np.float64] | None:
     import numpy as np
 
     x0 = workload.x0
+    if isinstance(x0, FromWorkload):  # a stand-in until the source workload has ended
+        source = next((w for w in manifest.workloads if w.name == x0.workload), None)
+        theirs = None if source is None else logical.get(source.cost.circuit)
+        if source is not None and theirs is not None and theirs.num_parameters != count:
+            optimised = theirs.num_parameters
+            issues.append(
+                manifest.source.issue(
+                    x0.path,
+                    f"workload {x0.workload!r} optimises {optimised} "
+                    f"parameter{'s' * (optimised != 1)} (circuit {source.cost.circuit!r}), "
+                    f"but {described}; x0 takes its point, one value per parameter",
+                )
+            )
+            return None
+        return np.zeros(count)
     if isinstance(x0, RandomValues):
         return np.random.default_rng(x0.seed).uniform(x0.low, x0.high, count)
     values = np.asarray(x0.values, dtype=float)
@@ -110,10 +133,10 @@ def _plan_one(
     logical: QuantumCircuit,
     isa: QuantumCircuit,
     manifest: Manifest,
+    *,
+    logical_circuits: Mapping[str, QuantumCircuit],
     issues: list[Issue],
 ) -> PlannedWorkload | None:
-    from qiskit.quantum_info import SparsePauliOp
-
     cost = workload.cost
     name = cost.circuit
     count = logical.num_parameters
@@ -138,7 +161,7 @@ def _plan_one(
     if count == 0:
         return None
     described = f"circuit {name!r} has {count} parameter{'s' * (count != 1)}"
-    x0 = _x0(workload, count, described, manifest, issues)
+    x0 = _x0(workload, count, described, manifest, logical=logical_circuits, issues=issues)
     if isa.num_parameters != count:
         issues.append(
             manifest.source.issue(
@@ -163,14 +186,16 @@ def _plan_one(
             )
     if observable is None or x0 is None or len(issues) > before:
         return None
-    operator = SparsePauliOp.from_list(list(observable.terms))
+    operator = sparse_pauli_op(observable)
+    exact = find_exact_minimum(observable)
     return PlannedWorkload(
         workload=workload,
         circuit=isa,
         observable=operator.apply_layout(isa.layout, num_qubits=isa.num_qubits),
         x0=x0,
         gradient=gradient,
-        exact_minimum=exact_minimum(observable),
+        exact_minimum=exact.value,
+        exact_skipped=exact.skipped,
     )
 
 
@@ -187,7 +212,9 @@ def plan_workloads(
         transpiled = isa.get(workload.cost.circuit)
         if circuit is None or transpiled is None:
             continue  # the circuit already has an issue
-        found = _plan_one(workload, circuit, transpiled, manifest, issues)
+        found = _plan_one(
+            workload, circuit, transpiled, manifest, logical_circuits=logical, issues=issues
+        )
         if found is not None:
             planned.append(found)
     return tuple(planned)

@@ -15,8 +15,10 @@ gain comes from the jobs overlapping on the backend.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from qrun.manifest.model import FromWorkload
 from qrun.providers.hosting import ThreadHosting
 from qrun.workloads.history import WorkloadResult, WorkloadStatus
 
@@ -66,6 +68,7 @@ def _failed(
         error=error if isinstance(error, str) else f"{type(error).__name__}: {error}",
         reference=planned.reference,
         exact_minimum=planned.exact_minimum,
+        exact_skipped=planned.exact_skipped,
     )
 
 
@@ -94,6 +97,8 @@ class WorkloadScheduler:
         # that a KeyboardInterrupt breaks marks the thread as ended while it still runs,
         # so waiting for the end goes through these instead.
         self._ended: list[threading.Event] = []
+        # One event a workload, set when its result is stored (see wait()).
+        self._done = {planned.name: threading.Event() for planned in workloads}
         self._lock = threading.Lock()
         self.results: dict[str, WorkloadResult] = {}
 
@@ -108,13 +113,20 @@ class WorkloadScheduler:
         channel = self._context.channel
         side_by_side = self._concurrent and len(self._workloads) > 1
         hosting = channel.hosting if side_by_side else ThreadHosting(channel)
-        tasks = {planned.name: self._runner(planned).task(planned) for planned in self._workloads}
+        # A workload that starts from another's point is placed when that one has ended.
+        tasks = {
+            planned.name: self._runner(planned).task(planned)
+            for planned in self._workloads
+            if not isinstance(planned.workload.x0, FromWorkload)
+        }
         self._hosts = hosting.host(tasks)
 
     def _run(self, group: tuple[PlannedWorkload, ...], ended: threading.Event) -> None:
         try:
             self._run_group(group)
         finally:
+            for planned in group:  # whatever happened, nobody waits for them forever
+                self._done[planned.name].set()
             ended.set()
 
     def _run_group(self, group: tuple[PlannedWorkload, ...]) -> None:
@@ -122,7 +134,15 @@ class WorkloadScheduler:
             if self._context.stop.is_set():
                 with self._lock:
                     self.results[planned.name] = _failed(planned, "CANCELLED", _NOT_STARTED)
+                self._done[planned.name].set()
                 continue
+            source = planned.workload.x0
+            if isinstance(source, FromWorkload):
+                started = self._start_from(planned, source)
+                if isinstance(started, WorkloadResult):
+                    self._store(planned, started)
+                    continue
+                planned = started
             try:
                 result = self._runner(planned).run(
                     planned, self._context, self._hosts[planned.name]
@@ -131,8 +151,42 @@ class WorkloadScheduler:
                 result = _failed(planned, "ERROR", error)
             finally:
                 self._hosts[planned.name].close()
-            with self._lock:
-                self.results[planned.name] = result
+            if isinstance(source, FromWorkload):
+                result = replace(
+                    result, x0_from=f"the {source.point} point of workload {source.workload!r}"
+                )
+            self._store(planned, result)
+
+    def _start_from(
+        self, planned: PlannedWorkload, source: FromWorkload
+    ) -> PlannedWorkload | WorkloadResult:
+        """``planned`` starting from ``source``'s point, placed on this thread once that
+        workload has ended; or its result when there is no such point."""
+        import numpy as np
+
+        self._done[source.workload].wait()
+        with self._lock:
+            found = self.results.get(source.workload)
+        point = None if found is None else found.point(source.point)[0]
+        if point is None or self._context.stop.is_set():
+            ended = "did not run" if found is None else f"ended {found.status}"
+            return _failed(
+                planned,
+                "CANCELLED",
+                f"x0 comes from workload {source.workload!r}, which {ended} without a "
+                f"{source.point} point",
+            )
+        planned = replace(planned, x0=np.asarray(point, dtype=float))
+        hosting = ThreadHosting(self._context.channel)
+        host = hosting.host({planned.name: self._runner(planned).task(planned)})
+        with self._lock:
+            self._hosts.update(host)
+        return planned
+
+    def _store(self, planned: PlannedWorkload, result: WorkloadResult) -> None:
+        with self._lock:
+            self.results[planned.name] = result
+        self._done[planned.name].set()
 
     def start(self) -> None:
         """Start the workloads (at once when concurrent, else one after another)."""
@@ -150,6 +204,16 @@ class WorkloadScheduler:
             )
             self._ended.append(ended)
             thread.start()
+
+    def wait(self, name: str) -> WorkloadResult | None:
+        """Wait until workload ``name`` has ended and return its result; None when the
+        plan has no such workload or the workloads were never started."""
+        done = self._done.get(name)
+        if done is None or not self._ended:
+            return None
+        done.wait()
+        with self._lock:
+            return self.results.get(name)
 
     def join(self) -> None:
         """Wait until every workload has ended."""
