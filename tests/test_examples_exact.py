@@ -64,7 +64,8 @@ class TestQaoaMaxcut:
         report, document = qaoa
         best = report.outcome.workload_results["qaoa"].best
         assert best is not None and best.value is not None
-        assert best.value < -2.5  # the cost is <ZZ> summed over edges; -4 is its minimum
+        # The cost is <ZZ> summed over edges: 0 for a uniform guess, -4 at a maximum cut.
+        assert best.value < -2.0
         (chain,) = document["chains"]
         assert chain["from"] == "qaoa" and chain["values"] == list(best.parameters)
         assert report.outcome.workload_results["qaoa"].exact_minimum == pytest.approx(-4.0)
