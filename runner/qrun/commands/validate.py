@@ -1,7 +1,8 @@
 """``qrun validate FILE…``: check manifests against the schema and their own references.
 
 Prints every issue of every file (``file:line:col: $.path: message``, or a JSON array
-with ``--format json``) and a one-line summary on stderr. Exit code 0 if every file is
+with ``--format json``, or GitHub Actions ``::error`` annotations with ``--format github``)
+and a one-line summary on stderr. Exit code 0 if every file is
 valid, 1 otherwise. Never imports Qiskit.
 """
 
@@ -20,9 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="manifest files to check")
     parser.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "github"),
         default="text",
-        help="text: one line per issue (default); json: an array of issue objects",
+        help="text: one line per issue (default); json: an array of issue objects; "
+        "github: ::error annotations that GitHub Actions shows on the lines",
     )
 
 
@@ -39,6 +41,10 @@ def main(args: argparse.Namespace) -> int:
         issues.extend(found)
     if args.format == "json":
         sys.stdout.write(render_json(issues) + "\n")
+    elif args.format == "github" and issues:
+        from qrun.reporting.annotations import render_github
+
+        sys.stdout.write(render_github(issues) + "\n")
     elif issues:
         sys.stdout.write(render_text(issues) + "\n")
     count = len(args.files)
