@@ -13,6 +13,8 @@ import difflib
 import sys
 from typing import TYPE_CHECKING
 
+from qrun.commands.validate import add_manifests_only, manifests_among
+
 if TYPE_CHECKING:
     import argparse
 
@@ -29,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--diff", action="store_true", help="write nothing; print the changes as a unified diff"
     )
+    add_manifests_only(parser)
 
 
 def _plural(count: int, word: str) -> str:
@@ -41,7 +44,8 @@ def main(args: argparse.Namespace) -> int:
     from qrun.manifest.diagnostics import render_text
 
     write = not (args.check or args.diff)
-    outcomes = format_files(args.files, write=write)
+    files = manifests_among(args.files) if args.manifests_only else args.files
+    outcomes = format_files(files, write=write)
     changed = invalid = 0
     for outcome in outcomes:
         if outcome.issues:
