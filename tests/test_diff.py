@@ -352,3 +352,39 @@ class TestPullRequestFormats:
             f"::error file={shown},line=11,col=3::$.execution.max_tme: unknown key 'max_tme'; "
             "did you mean 'max_time'?",
         ]
+
+
+class TestRecordsThatDoNotMatchUp:
+    """If a PUB is in one record only, it cannot be compared and the exit code is 1;
+    workloads are named as not compared."""
+
+    def test_missing_primitive_and_workload_note(
+        self, records: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        import shutil
+
+        copy = tmp_path / "copy"
+        shutil.copytree(records["first"], copy)
+        results = json.loads((copy / "results.json").read_text(encoding="utf-8"))
+        results["primitives"] = results["primitives"][:1]
+        results["workloads"] = [{"name": "vqe"}]
+        (copy / "results.json").write_text(json.dumps(results), encoding="utf-8")
+        assert main(["diff", str(records["first"]), str(copy)]) == 1
+        out = capsys.readouterr().out
+        assert (
+            "    z[0]                 incomparable: primitive 'z' is not in the second record\n"
+            in out
+        )
+        assert "  note: workloads vqe are not compared" in out
+        assert "verdict: drifted or not comparable: z[0]" in out
+
+    def test_not_a_record_file(
+        self, records: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        import shutil
+
+        copy = tmp_path / "copy"
+        shutil.copytree(records["first"], copy)
+        (copy / "run.json").write_text('{"format": "something else"}', encoding="utf-8")
+        assert main(["diff", str(records["first"]), str(copy / "run.json")]) == 1
+        assert "not a qrun run record file (format qrun.run/1 expected)" in capsys.readouterr().err

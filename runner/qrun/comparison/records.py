@@ -59,6 +59,7 @@ class RecordDiff(TypedDict):
     after: str
     level: float
     warnings: list[str]
+    notes: list[str]  # what was not compared
     context: list[Change]  # backend, versions, execution and options that differ
     pubs: list[PubVerdict]
     verdict: str  # consistent, drifted
@@ -301,6 +302,22 @@ def _pubs(first: _Record, second: _Record, level: float) -> list[PubVerdict]:
     return verdicts
 
 
+def _workload_notes(first: _Record, second: _Record) -> list[str]:
+    names: list[str] = []
+    for record in (first, second):
+        items = record.results.get("workloads")
+        for item in items if isinstance(items, list) else []:
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    if not names:
+        return []
+    return [
+        f"workloads {', '.join(names)} are not compared: an optimiser's result has no "
+        "standard error to test against; compare their history in results.json"
+    ]
+
+
 def compare_records(first: Path, second: Path, *, level: float = DEFAULT_LEVEL) -> RecordDiff:
     """The two records' results compared PUB by PUB at significance ``level``."""
     old, new = _Record(first), _Record(second)
@@ -313,7 +330,8 @@ def compare_records(first: Path, second: Path, *, level: float = DEFAULT_LEVEL) 
         after=str(second),
         level=level,
         warnings=warnings,
+        notes=_workload_notes(old, new),
         context=_context(old, new),
         pubs=pubs,
-        verdict="drifted" if status or not pubs else "consistent",
+        verdict="drifted" if status else "consistent",
     )

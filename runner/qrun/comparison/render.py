@@ -175,6 +175,7 @@ def _records_text(diff: RecordDiff) -> str:
         lines += [f"    {_change_line(change)}" for change in diff["context"]]
     lines.append(f"  results (level {diff['level']:g})")
     lines += [_pub_line(pub) for pub in diff["pubs"]]
+    lines += [f"  note: {note}" for note in diff["notes"]]
     drifted = [
         f"{p['primitive']}[{p['pub']}]" for p in diff["pubs"] if p["verdict"] != "consistent"
     ]
@@ -208,6 +209,7 @@ def _records_markdown(diff: RecordDiff) -> str:
             f"| {cell(pub['primitive'])}[{pub['pub']}] | {pub['verdict']} | {cell(test)} | "
             f"{statistic} | {_number(pub['p_value'])} | {tvd} | {_number(pub['max_z'])} |"
         )
+    lines += ["", *(f"_{cell(note)}_" for note in diff["notes"])] if diff["notes"] else []
     if diff["context"]:
         lines += ["", "| differs in | before | after |", "|---|---|---|"]
         lines += [

@@ -54,9 +54,15 @@ def _format_one(file: str, write: bool) -> Formatted:
     issues = check(file)
     if issues:
         return Formatted(file, issues=tuple(issues))
+    from ruamel.yaml.error import YAMLError
+
     path = Path(file)
     before = path.read_bytes().decode("utf-8-sig")
-    after = canonical_text(before)
+    try:
+        after = canonical_text(before)
+    except YAMLError as error:  # YAML that qrun reads but the round trip does not
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return Formatted(file, before=before, after=before, error=f"cannot lay it out: {problem}")
     if after == before:
         return Formatted(file, before=before, after=after)
     if parse_document(file, after).data != parse_document(file, before).data:
