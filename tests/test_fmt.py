@@ -29,6 +29,8 @@ def _suite_manifests() -> Iterator[tuple[str, str]]:
     """Every manifest written out in the test suite and benchmarks: string constants that
     start a manifest (``qrun: 1`` at the start of a line) and are valid on their own."""
     for source in sorted([*ROOT.glob("tests/*.py"), *ROOT.glob("benchmarks/*.py")]):
+        if source.name == Path(__file__).name:
+            continue  # this file's manifests are laid out badly on purpose
         tree = ast.parse(source.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if (
@@ -85,15 +87,15 @@ class TestCanonicalLayout:
         assert canonical_text(text) == text
 
     @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: path.name)
-    def test_scrambled_examples_come_back_idempotent_and_equal(self, path: Path) -> None:
+    def test_scrambled_examples_come_back_as_they_were(self, path: Path) -> None:
         text = path.read_text(encoding="utf-8")
         messy = _scrambled(text)
         assert messy != text
         once = canonical_text(messy)
         assert canonical_text(once) == once
-        assert parse_document("a", once).data == parse_document("b", text).data
-        assert sorted(_comments(once)) == sorted(_comments(text))
-        assert once.splitlines()[0] == text.splitlines()[0]  # the schema modeline, first
+        # The very layout of the example comes back, comments in place; only the
+        # column of an end-of-line comment stays where the scrambled text had it.
+        assert re.sub(r" +#", " #", once) == re.sub(r" +#", " #", text)
 
     def test_the_suite_holds_manifests(self) -> None:
         assert len(SUITE) >= 10
@@ -105,12 +107,44 @@ class TestCanonicalLayout:
         once = canonical_text(text)
         assert canonical_text(once) == once
         assert parse_document("a", once).data == parse_document("b", text).data
-        assert _comments(once) == _comments(text)
+        assert sorted(_comments(once)) == sorted(_comments(text))
 
 
 class TestLayoutRules:
     """If a manifest is laid out, keys follow the schema and strings are quoted only
     where a plain scalar would be read as something else."""
+
+    def test_comments_above_a_key_move_with_it(self) -> None:
+        text = (
+            "# top\n"
+            "primitives:\n"
+            "  - sampler:\n"
+            "    name: counts   # the name\n"
+            "    pubs:\n"
+            "      - circuit: bell\n"
+            "# about the backend\n"
+            "backend:\n"
+            "  name: aer\n"
+            "# about the version\n"
+            "\n"
+            "qrun: 1\n"
+            "# the end\n"
+        )
+        assert canonical_text(text) == (
+            "# top\n"
+            "# about the version\n"
+            "\n"
+            "qrun: 1\n"
+            "# about the backend\n"
+            "backend:\n"
+            "  name: aer\n"
+            "primitives:\n"
+            "  - sampler:\n"
+            "    name: counts   # the name\n"
+            "    pubs:\n"
+            "      - circuit: bell\n"
+            "# the end\n"
+        )
 
     def test_rules(self) -> None:
         messy = (

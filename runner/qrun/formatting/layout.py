@@ -6,8 +6,8 @@ scalar would be read as something else (by qrun's YAML 1.1 reader or by YAML 1.2
 tools), OpenQASM and other multi-line text as literal blocks (``|``), and short lists of
 scalars in flow style (``[a, b]``). A flow mapping or list of lists that fits on a line
 stays as it was written; anything longer, or holding a comment, becomes a block.
-Comments, the ``yaml-language-server`` modeline and blank lines stay where they are
-(a comment between two keys moves with the key above it if the keys are reordered).
+Comments, the ``yaml-language-server`` modeline and blank lines stay where they are;
+when keys are reordered, the full-line comments above a key move with it.
 
 ruamel.yaml is imported only here: ``qrun validate`` and runs never pay for it.
 """
@@ -15,6 +15,7 @@ ruamel.yaml is imported only here: ``qrun validate`` and runs never pay for it.
 from __future__ import annotations
 
 import io
+import itertools
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
@@ -22,6 +23,7 @@ import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.compat import ordereddict
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.nodes import ScalarNode as RuamelScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import (
@@ -30,6 +32,7 @@ from ruamel.yaml.scalarstring import (
     LiteralScalarString,
     SingleQuotedScalarString,
 )
+from ruamel.yaml.tokens import CommentToken
 
 from qrun.formatting.keyorder import KeyOrder
 
@@ -156,10 +159,12 @@ def _arrange_mapping(node: CommentedMap, schemas: Schemas, order: KeyOrder) -> N
     wanted = [name for name in known if name in node]
     wanted += [name for name in written if name not in known]
     renamed = [_quoted(name) if isinstance(name, str) else name for name in written]
-    if wanted != written or any(
-        type(a) is not type(b) for a, b in zip(renamed, written, strict=True)
-    ):
-        # The comments are kept by key (``node.ca.items``), so they follow their keys.
+    retyped = any(type(new) is not type(old) for new, old in zip(renamed, written, strict=True))
+    if wanted != written or retyped:
+        # The comments are kept by key (``node.ca.items``), so they follow their keys;
+        # the full-line comments above a key are moved to it first.
+        if wanted != written:
+            _move_leading_comments(node, written, wanted[-1])
         values = {name: node[name] for name in written}
         new_names = dict(zip(written, renamed, strict=True))
         for name in written:
@@ -170,6 +175,74 @@ def _arrange_mapping(node: CommentedMap, schemas: Schemas, order: KeyOrder) -> N
         value = _arrange(node[name], order.value(schemas, str(name)), order, key=name)
         ordereddict.__setitem__(node, name, value)  # as is: no quoting carried over
     _settle(node)
+
+
+def _tail_slot(holder: CommentedMap | CommentedSeq, key: object) -> list[object] | None:
+    """The comment slot that holds what is written after the value at ``key`` of
+    ``holder``: its own, or for a block collection its last item's (ruamel.yaml keeps
+    comments after a value, up to the next key, there)."""
+    value = holder[key]  # type: ignore[index]
+    if isinstance(value, CommentedMap) and not value.fa.flow_style():
+        return _tail_slot(value, list(value)[-1]) if value else None
+    if isinstance(value, CommentedSeq) and not value.fa.flow_style():
+        return _tail_slot(value, len(value) - 1) if value else None
+    entry = holder.ca.items.get(key)
+    if entry is None:
+        return None
+    return cast("list[object]", entry)
+
+
+def _tail_token(holder: CommentedMap | CommentedSeq, key: object) -> CommentToken | None:
+    slot = _tail_slot(holder, key)
+    if slot is None:
+        return None
+    index = 2 if isinstance(holder, CommentedMap) or len(slot) > 2 else 0
+    token = slot[index] if index < len(slot) else None
+    if token is None and slot:
+        token = slot[0]
+    return token if isinstance(token, CommentToken) else None
+
+
+def _split_lead(text: str, column: int) -> tuple[str, str]:
+    """``text`` (what follows a value) split into what belongs above (comments indented
+    deeper than ``column``, kept) and the comments above the next key at ``column``."""
+    lines = text.split("\n")
+    cut = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if line.strip() and len(line) - len(line.lstrip(" ")) > column:
+            break
+        cut = index
+    while cut < len(lines) and not lines[cut].strip() and cut > 0:
+        cut += 1  # blank lines right after the value stay with it
+        break
+    return "\n".join(lines[:cut]), "\n".join(lines[cut:])
+
+
+def _move_leading_comments(node: CommentedMap, written: list[object], last: object) -> None:
+    """Full-line comments written above a key stay above it when keys are reordered, and
+    those after the mapping's last key stay after the key that is last now (``last``).
+    (ruamel.yaml keeps them with the value above, as the tail of its last comment.)"""
+    column = node.lc.col if node.lc.col is not None else 0
+    end = _tail_token(node, last)
+    for above, name in [*itertools.pairwise(written), (written[-1], None)]:
+        if name is None and (end is None or above == last):
+            continue
+        token = _tail_token(node, above)
+        if token is None:
+            continue
+        end_of_line, newline, rest = token.value.partition("\n")
+        kept, lead = _split_lead(rest, column)
+        if "#" not in lead:
+            continue
+        token.value = end_of_line + newline + kept
+        if not token.value.endswith("\n"):
+            token.value += "\n"
+        if name is None and end is not None:
+            end.value += lead
+            continue
+        entry = node.ca.items.setdefault(name, [None, None, None, None])
+        entry[1] = [*(entry[1] or []), CommentToken(lead, CommentMark(0), None)]
 
 
 def _flow_length(node: object) -> int | None:
