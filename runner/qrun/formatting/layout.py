@@ -181,7 +181,7 @@ def _tail_slot(holder: CommentedMap | CommentedSeq, key: object) -> list[object]
     """The comment slot that holds what is written after the value at ``key`` of
     ``holder``: its own, or for a block collection its last item's (ruamel.yaml keeps
     comments after a value, up to the next key, there)."""
-    value = holder[key]  # type: ignore[index]
+    value = holder[key]
     if isinstance(value, CommentedMap) and not value.fa.flow_style():
         return _tail_slot(value, list(value)[-1]) if value else None
     if isinstance(value, CommentedSeq) and not value.fa.flow_style():
