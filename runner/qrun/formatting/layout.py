@@ -70,7 +70,7 @@ def canonical_text(text: str) -> str:
     document = _yaml()
     data = document.load(text)
     order = _key_order()
-    data = _arrange(data, order.root, order, key=None)
+    data = _arrange(data, order.root, order)
     out = io.StringIO()
     document.dump(data, out)
     return out.getvalue()
@@ -93,7 +93,7 @@ def _reads_as_string(value: str) -> bool:
     return bool(tag_11 == _STR and tag_12 == _STR)
 
 
-def plain_safe(value: str) -> bool:
+def _plain_safe(value: str) -> bool:
     """Whether ``value`` can be written as a plain scalar on one line."""
     if not value or value != value.strip() or value[0] in _INDICATORS:
         return False
@@ -104,7 +104,7 @@ def plain_safe(value: str) -> bool:
     return _reads_as_string(value)
 
 
-def _scalar(value: object, key: object) -> object:
+def _scalar(value: object) -> object:
     """A string as a literal block if it spans lines (OpenQASM does), else plain or
     quoted as :func:`_quoted` decides; other scalars as they are."""
     if not isinstance(value, str) or isinstance(value, FoldedScalarString):
@@ -117,7 +117,7 @@ def _scalar(value: object, key: object) -> object:
 
 
 def _quoted(value: str) -> str:
-    if plain_safe(value):
+    if _plain_safe(value):
         return str(value)
     if all(char.isprintable() for char in value) and ('"' in value or "\\" in value):
         return cast("str", SingleQuotedScalarString(value))
@@ -133,7 +133,7 @@ def _keys(node: object) -> frozenset[str] | None:
     return None
 
 
-def _arrange(node: object, schemas: Schemas, order: KeyOrder, key: object) -> object:
+def _arrange(node: object, schemas: Schemas, order: KeyOrder) -> object:
     """``node`` laid out; ``schemas`` describe it (not yet expanded)."""
     if isinstance(node, CommentedMap):
         _arrange_mapping(node, order.expand(schemas, _keys(node)), order)
@@ -141,12 +141,12 @@ def _arrange(node: object, schemas: Schemas, order: KeyOrder, key: object) -> ob
     if isinstance(node, CommentedSeq):
         expanded = order.expand(schemas, None)
         for index, item in enumerate(node):
-            list.__setitem__(node, index, _arrange(item, order.item(expanded, index), order, None))
+            list.__setitem__(node, index, _arrange(item, order.item(expanded, index), order))
         if node and not node.ca.items and not any(_is_collection(item) for item in node):
             node.fa.set_flow_style()  # a list of scalars: flow, if it fits (below)
         _settle(node)
         return node
-    return _scalar(node, key)
+    return _scalar(node)
 
 
 def _is_collection(node: object) -> bool:
@@ -172,7 +172,7 @@ def _arrange_mapping(node: CommentedMap, schemas: Schemas, order: KeyOrder) -> N
         for name in wanted:
             node[new_names[name]] = values[name]
     for name in list(node):
-        value = _arrange(node[name], order.value(schemas, str(name)), order, key=name)
+        value = _arrange(node[name], order.value(schemas, str(name)), order)
         ordereddict.__setitem__(node, name, value)  # as is: no quoting carried over
     _settle(node)
 
