@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("qrun.commands.run", "run a manifest's workload in a session (default command)"),
     "plan": ("qrun.commands.plan", "show what a run would submit and its QPU time; runs nothing"),
     "validate": ("qrun.commands.validate", "check manifests against the schema; no Qiskit needed"),
+    "fmt": ("qrun.commands.fmt", "lay manifests out in the canonical layout, comments kept"),
+    "diff": (
+        "qrun.commands.diff",
+        "what changed between two manifests (or git revisions) or two run records",
+    ),
     "conformance": (
         "qrun.commands.conformance",
         "check a session service against the documented session lifecycle rules",

@@ -17,28 +17,34 @@ __all__ = ["configure", "main"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", type=Path, help="the manifest to plan")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="text (default); json for tools; markdown: a comment for a pull request",
+    )
+    parser.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="same as --format json"
+    )
     add_service_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     from qrun.errors import EXIT_OK, about
     from qrun.manifest.load import load_manifest
-    from qrun.providers import Service, provider_for
-    from qrun.run.pipeline import service_settings
-    from qrun.run.plan import make_plan
-    from qrun.run.review import describe_plan, render_plan
+    from qrun.providers import Service
+    from qrun.reporting.markdown import render_plan_markdown
+    from qrun.reporting.planned import plan_view
+    from qrun.run.review import render_plan
 
     with about(str(args.manifest)):
         manifest = load_manifest(args.manifest)
         overrides = Service(channel=args.channel, instance=args.instance, url=args.url)
-        provider = provider_for(manifest.backend.kind, service_settings(manifest, overrides))
-        try:
-            view = describe_plan(make_plan(manifest, provider))
-        finally:
-            provider.shutdown()
-    if args.json:
+        view = plan_view(manifest, overrides)
+    if args.format == "json":
         sys.stdout.write(json.dumps(view, indent=2) + "\n")
+    elif args.format == "markdown":
+        sys.stdout.write(render_plan_markdown(view) + "\n")
     else:
         sys.stdout.write(render_plan(view) + "\n")
     return EXIT_OK
