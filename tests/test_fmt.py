@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from qrun.cli import main
 from qrun.formatting.layout import canonical_text
 from qrun.manifest.diagnostics import ManifestError
+from qrun.manifest.load import check
 from qrun.manifest.source import parse_document
 
 if TYPE_CHECKING:
@@ -52,12 +53,15 @@ def _comments(text: str) -> list[str]:
 
 
 def _scrambled(text: str) -> str:
-    """The same manifest laid out badly: top-level keys reversed, four-space indents,
-    every string double-quoted, flow lists as blocks."""
+    """The same manifest laid out badly: top-level keys reversed (the steps' sections
+    keep their order, which is the order the steps run in), four-space indents, every
+    string double-quoted, flow lists as blocks."""
     document = YAML()
     document.indent(mapping=4, sequence=6, offset=4)
     data = document.load(text)
-    for key in list(data)[::-1]:
+    keys = list(data)[::-1]
+    steps = iter([key for key in data if key in ("primitives", "workloads")])
+    for key in [next(steps) if key in ("primitives", "workloads") else key for key in keys]:
         data.move_to_end(key)
     out = io.StringIO()
     document.dump(data, out)
@@ -145,6 +149,17 @@ class TestLayoutRules:
             "      - circuit: bell\n"
             "# the end\n"
         )
+
+    def test_the_steps_keep_the_order_they_run_in(self, tmp_path: Path) -> None:
+        """A PUB may take its values only from a workload written before it, so fmt
+        never moves ``workloads`` after ``primitives`` (or back): the file stays valid."""
+        text = (EXAMPLES / "qaoa-maxcut.yaml").read_text(encoding="utf-8")
+        assert text.index("\nworkloads:") < text.index("\nprimitives:")
+        canonical = canonical_text(text)
+        assert canonical.index("\nworkloads:") < canonical.index("\nprimitives:")
+        path = tmp_path / "qaoa.yaml"
+        path.write_text(canonical, encoding="utf-8")
+        assert check(path) == []
 
     def test_rules(self) -> None:
         messy = (

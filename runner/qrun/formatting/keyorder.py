@@ -9,6 +9,10 @@ following ``$ref`` and the branches of ``allOf``/``anyOf``/``oneOf`` and
 properties, their orders are merged so that each branch's order is kept. Keys no branch
 names (a circuit's own name, a label) keep the order they were written in, after the
 known ones.
+
+One order carries meaning and is never changed: ``primitives`` and ``workloads`` are the
+manifest's steps, and a step may take its values only from one written before it, so
+those two sections keep the order they were written in (:data:`STEPS`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["KeyOrder", "Schemas"]
+__all__ = ["STEPS", "KeyOrder", "Schemas", "keep_steps"]
+
+#: Sections whose relative order is the order the manifest's steps run in.
+STEPS = ("primitives", "workloads")
 
 #: The schemas that describe one node of a document.
 Schemas = tuple["Mapping[str, Any]", ...]
@@ -163,3 +170,15 @@ def _matches(pattern: str, key: str) -> bool:
         return _compiled(pattern).search(key) is not None
     except re.error:
         return False
+
+
+def keep_steps(wanted: list[str], written: list[object]) -> list[str]:
+    """``wanted`` with the :data:`STEPS` sections back in their ``written`` order."""
+    slots = [index for index, name in enumerate(wanted) if name in STEPS]
+    steps = [name for name in written if isinstance(name, str) and name in STEPS]
+    if len(slots) != len(steps):
+        return wanted
+    arranged = list(wanted)
+    for index, name in zip(slots, steps, strict=True):
+        arranged[index] = name
+    return arranged

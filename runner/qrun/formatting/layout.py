@@ -34,7 +34,7 @@ from ruamel.yaml.scalarstring import (
 )
 from ruamel.yaml.tokens import CommentToken
 
-from qrun.formatting.keyorder import KeyOrder
+from qrun.formatting.keyorder import KeyOrder, keep_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -158,6 +158,7 @@ def _arrange_mapping(node: CommentedMap, schemas: Schemas, order: KeyOrder) -> N
     known = order.order(schemas)
     wanted = [name for name in known if name in node]
     wanted += [name for name in written if name not in known]
+    wanted = keep_steps(wanted, written)
     renamed = [_quoted(name) if isinstance(name, str) else name for name in written]
     retyped = any(type(new) is not type(old) for new, old in zip(renamed, written, strict=True))
     if wanted != written or retyped:
