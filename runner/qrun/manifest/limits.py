@@ -29,6 +29,8 @@ ENVIRONMENT_PREFIX = "QRUN_LIMIT_"
 _WHAT = {
     "qubits": ("qubits or bits", "for one circuit"),
     "parameter_sets": ("parameter sets", "for one PUB"),
+    "shots": ("shots", "for one PUB"),
+    "library_area": ("qubits × layers (width times depth or reps)", "for one library circuit"),
 }
 
 
@@ -41,6 +43,12 @@ class Limits:
     qubits: int = 1024
     #: Parameter sets one PUB binds (a ``linspace``'s ``num``, a ``random`` shape).
     parameter_sets: int = 1_000_000
+    #: Shots one PUB asks for (``shots``, or its options' ``default_shots``), per
+    #: parameter set.
+    shots: int = 10_000_000
+    #: A library circuit's width times its layers (the product of its ``depth`` and
+    #: ``reps`` arguments): what building and transpiling it costs grows with both.
+    library_area: int = 20_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:

@@ -81,7 +81,7 @@ class _References:
 
     def execution(self) -> Iterator[Issue]:
         max_time = _mapping(self.data.get("execution")).get("max_time")
-        if isinstance(max_time, str):
+        if isinstance(max_time, (str, int, float)) and not isinstance(max_time, bool):
             try:
                 parse_duration(max_time)
             except DurationError as error:
@@ -104,10 +104,25 @@ class _References:
                     yield from self.qasm_text(file_path, found.text, file)
             if "args" in circuit and "library" not in circuit:
                 yield self.issue(child_path(path, "args"), "`args` go with `library` circuits only")
-            for key, value in _mapping(circuit.get("args")).items():
+            args = _mapping(circuit.get("args"))
+            for key, value in args.items():
                 if "qubit" in key or key in _SIZE_ARGUMENTS:
                     key_path = child_path(child_path(path, "args"), key)
                     yield from self.size(key_path, [value], "qubits")
+            yield from self.library_area(child_path(path, "args"), args)
+
+    def library_area(self, path: str, args: dict[str, object]) -> Iterator[Issue]:
+        """A library circuit's width times its layers, when each is within its own limit."""
+        widths = [
+            value
+            for key, value in args.items()
+            if ("qubit" in key or key == "width") and isinstance(value, int)
+        ]
+        layers = [args.get(key) for key in ("depth", "reps") if key in args]
+        if not widths or not layers or not all(isinstance(item, int) for item in layers):
+            return
+        if self.limits.exceeded("qubits", max(widths)) is None:
+            yield from self.size(path, [max(widths), *layers], "library_area")
 
     def qasm_text(self, path: str, text: str, file: str | None) -> Iterator[Issue]:
         """The header of OpenQASM ``text`` (written at ``path``, or in ``file``), and its
@@ -168,6 +183,10 @@ class _References:
                 terms.append((pauli, pair_path))
             if terms:
                 width = len(terms[0][0])
+                too_wide = self.limits.exceeded("qubits", width)
+                if too_wide:
+                    yield self.issue(terms[0][1], f"the observable acts on {too_wide}")
+                    continue
                 for pauli, term_path in terms[1:]:
                     if len(pauli) != width:
                         yield self.issue(
@@ -203,6 +222,7 @@ class _References:
             yield from self.nested_numbers(path, values)
         generator = _mapping(values)
         linspace_path = child_path(path, "linspace")
+        yield from self.linspace_range(linspace_path, generator.get("linspace"))
         num = _mapping(generator.get("linspace")).get("num")
         yield from self.size(child_path(linspace_path, "num"), [num], "parameter_sets")
         random = generator.get("random")
@@ -228,15 +248,35 @@ class _References:
     def random_range(self, path: str, random: object) -> Iterator[Issue]:
         random = _mapping(random)
         low, high = random.get("low"), random.get("high")
-        if _is_number(low) and _is_number(high) and not float(low) < float(high):  # type: ignore[arg-type]
+        if not (_is_number(low) and _is_number(high)):
+            return
+        if not float(low) < float(high):  # type: ignore[arg-type]
             yield self.issue(path, f"low ({low}) must be less than high ({high})")
+        elif not math.isfinite(float(high) - float(low)):  # type: ignore[arg-type]
+            yield self.issue(path, f"high - low ({high} - {low}) is too large to draw from")
+
+    def linspace_range(self, path: str, linspace: object) -> Iterator[Issue]:
+        linspace = _mapping(linspace)
+        start, stop = linspace.get("start"), linspace.get("stop")
+        if not (_is_number(start) and _is_number(stop)):
+            return
+        if not math.isfinite(float(stop) - float(start)):  # type: ignore[arg-type]
+            yield self.issue(path, f"stop - start ({stop} - {start}) is too large to divide")
+
+    def shots(self, path: str, owner: dict[str, object]) -> Iterator[Issue]:
+        """The shots ``owner`` (a PUB, or options) asks for, held against the limit."""
+        for key in ("shots", "default_shots"):
+            yield from self.size(child_path(path, key), [owner.get(key)], "shots")
 
     def primitives(self) -> Iterator[Issue]:
         for index, primitive in enumerate(_sequence(self.data.get("primitives"))):
             path = child_path("$.primitives", index)
+            options = _mapping(_mapping(primitive).get("options"))
+            yield from self.shots(child_path(path, "options"), options)
             for pub_index, pub in enumerate(_sequence(_mapping(primitive).get("pubs"))):
                 pub_path = child_path(child_path(path, "pubs"), pub_index)
                 pub = _mapping(pub)
+                yield from self.shots(pub_path, pub)
                 yield from self.circuit_name(child_path(pub_path, "circuit"), pub.get("circuit"))
                 if "observables" in pub:
                     yield from self.observable_names(
@@ -253,6 +293,8 @@ class _References:
             workload = _mapping(workload)
             cost = _mapping(workload.get("minimize"))
             cost_path = child_path(path, "minimize")
+            options = _mapping(workload.get("options"))
+            yield from self.shots(child_path(path, "options"), options)
             yield from self.circuit_name(child_path(cost_path, "circuit"), cost.get("circuit"))
             observable = cost.get("observable")
             if isinstance(observable, str):
