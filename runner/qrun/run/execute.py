@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 
 from qrun.errors import JobCancelledError, JobError, PricingPlanError
 from qrun.manifest.diagnostics import ManifestError
+from qrun.run.review import max_time_warning
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -72,6 +73,7 @@ class RunOutcome:
     workload_results: dict[str, WorkloadResult] = field(default_factory=dict)
     interrupted: bool = False
     finished_at: float | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. a max_time the instance cut
 
     @property
     def failed(self) -> list[JobRecord]:
@@ -265,4 +267,9 @@ def execute(
         outcome.details_end = channel.details()
         outcome.status_end = channel.status()
         outcome.finished_at = clock.now()
+        cut = max_time_warning(plan, outcome.details_start) or max_time_warning(
+            plan, outcome.details_end
+        )
+        if cut is not None:
+            outcome.warnings.append(cut)
     return outcome

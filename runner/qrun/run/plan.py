@@ -92,6 +92,7 @@ class Plan:
     circuits: Mapping[str, QuantumCircuit]  # ISA circuits by name
     primitives: tuple[PlannedPrimitive, ...]
     workloads: tuple[PlannedWorkload, ...] = ()
+    max_ttl: float | None = None  # the instance's longest session, if known before opening
 
     @property
     def jobs(self) -> int:
@@ -437,4 +438,5 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         circuits=isa,
         primitives=tuple(primitives),
         workloads=workloads,
+        max_ttl=provider.max_ttl,
     )

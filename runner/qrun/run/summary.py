@@ -69,6 +69,7 @@ def summary_markdown(outcome: RunOutcome, results: RunResults, name: str) -> str
         lines.append(f"- wall time: {outcome.finished_at - outcome.started_at:.2f} s")
     if plan.max_time is not None:
         lines.append(f"- max_time: {format_duration(plan.max_time)}")
+    lines += [f"- warning: {warning}" for warning in outcome.warnings]
     if outcome.interrupted:
         lines.append("- **interrupted**: the session was cancelled; finished results are kept")
     if outcome.jobs:
