@@ -191,7 +191,8 @@ def _parameter_values(
     import numpy as np
 
     count = circuit.num_parameters
-    names = ", ".join(parameter.name for parameter in circuit.parameters)
+    shown = [parameter.name for parameter in circuit.parameters[:8]]
+    names = ", ".join(shown + (["…"] if count > len(shown) else []))
     described = f"circuit {name!r} has {count} parameter{'s' * (count != 1)}"
     if names:
         described += f" ({names})"
