@@ -43,6 +43,15 @@ def _sequence(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
+def _whole(value: object) -> int | None:
+    """``value`` as a whole number (``3`` or ``3.0``), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    return value
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -114,12 +123,12 @@ class _References:
     def library_area(self, path: str, args: dict[str, object]) -> Iterator[Issue]:
         """A library circuit's width times its layers, when each is within its own limit."""
         widths = [
-            value
+            width
             for key, value in args.items()
-            if ("qubit" in key or key == "width") and isinstance(value, int)
+            if ("qubit" in key or key == "width") and (width := _whole(value)) is not None
         ]
-        layers = [args.get(key) for key in ("depth", "reps") if key in args]
-        if not widths or not layers or not all(isinstance(item, int) for item in layers):
+        layers = [_whole(args.get(key)) for key in ("depth", "reps") if key in args]
+        if not widths or not layers or any(item is None for item in layers):
             return
         if self.limits.exceeded("qubits", max(widths)) is None:
             yield from self.size(path, [max(widths), *layers], "library_area")
@@ -232,10 +241,11 @@ class _References:
         yield from self.size(child_path(random_path, "shape"), shape, "parameter_sets")
 
     def size(self, path: str, factors: list[object], limit: str) -> Iterator[Issue]:
-        """The product of ``factors`` (whole numbers; others were judged already) held
-        against ``limit``."""
-        if factors and all(isinstance(item, int) and item > 0 for item in factors):
-            too_large = self.limits.exceeded(limit, math.prod(factors))  # type: ignore[arg-type]
+        """The product of ``factors`` (whole numbers, ``3.0`` being one as JSON Schema
+        says; others were judged already) held against ``limit``."""
+        whole = [_whole(item) for item in factors]
+        if factors and all(item is not None and item > 0 for item in whole):
+            too_large = self.limits.exceeded(limit, math.prod(whole))  # type: ignore[arg-type]
             if too_large:
                 yield self.issue(path, too_large)
 
