@@ -48,7 +48,7 @@ class Limits:
     shots: int = 10_000_000
     #: A library circuit's width times its layers (the product of its ``depth`` and
     #: ``reps`` arguments): what building and transpiling it costs grows with both.
-    library_area: int = 20_000
+    library_area: int = 2_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:
