@@ -98,10 +98,13 @@ def folder() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[LocalProvider]:
-    """One local provider for every plan (its backends are built once)."""
+    """One local provider for every plan, warmed up on the examples: a backend is built,
+    and Qiskit's transpiler loaded, once, not in the first case that needs them."""
     from qrun.providers.local import LocalProvider
 
     chosen = LocalProvider()
+    for name in ("bell.yaml", "fake-backend.yaml"):
+        _plan(load_manifest(EXAMPLES / name), chosen)
     yield chosen
     chosen.shutdown()
 
@@ -131,13 +134,32 @@ def _peak_megabytes() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def _address_space() -> int:
+    """The bytes of address space this process holds now."""
+    pages = Path("/proc/self/statm").read_text(encoding="ascii").split()[0]
+    return int(pages) * resource.getpagesize()
+
+
+@contextmanager
+def _memory_cap(megabytes: int) -> Iterator[None]:
+    """Let the process grow by at most ``megabytes`` of address space meanwhile: past it an
+    allocation fails here (MemoryError) instead of exhausting the machine."""
+    previous = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _address_space() + megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (cap, previous[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, previous)
+
+
 def _judge(text: str, folder: Path, provider: LocalProvider) -> list[Issue]:
     """Check ``text`` as a manifest in ``folder`` and plan it when it is valid: only
     issues or qrun's own errors may come back, in bounded time and memory."""
     path = folder / "fuzzed.yaml"
     path.write_text(text, "utf-8")
     before = _peak_megabytes()
-    with _alarm(HANG_SECONDS):
+    with _alarm(HANG_SECONDS), _memory_cap(4 * CASE_MEGABYTES):
         issues = check(path)
         assert all(isinstance(issue, Issue) for issue in issues)
         try:
