@@ -33,6 +33,8 @@ __all__ = ["check_references"]
 _SIZE_ARGUMENTS = frozenset({"width", "depth", "reps"})
 _PAULI = re.compile(r"[IXYZ]+\Z")
 _LOCAL_BACKEND = re.compile(r"(aer|fake_.*)\Z")
+#: Most axes an array of parameter values or observables may have (NumPy's limit).
+_MAX_DIMENSIONS = 32
 
 
 def _mapping(value: object) -> dict[str, object]:
@@ -208,6 +210,12 @@ class _References:
         if isinstance(name, str) and name not in self.circuits:
             yield self.issue(path, _unknown("circuit", name, self.circuits))
 
+    def observable_list(self, path: str, names: object) -> Iterator[Issue]:
+        """A PUB's observables: names in nested lists of at most a few axes."""
+        if isinstance(names, list):
+            yield from self.dimensions(path, names, "observables")
+        yield from self.observable_names(path, names)
+
     def observable_names(self, path: str, names: object) -> Iterator[Issue]:
         if isinstance(names, str):
             if names not in self.observables:
@@ -226,8 +234,20 @@ class _References:
             lengths = ", ".join(str(len(row)) for row in rows)
             yield self.issue(path, f"{what} rows differ in length ({lengths}); they must match")
 
+    def dimensions(self, path: str, values: list[object], what: str) -> Iterator[Issue]:
+        """Nested lists are an array of at most :data:`_MAX_DIMENSIONS` axes."""
+        depth, level = 0, [values]
+        while level:
+            depth += 1
+            level = [item for row in level for item in row if isinstance(item, list)]
+        if depth > _MAX_DIMENSIONS:
+            yield self.issue(
+                path, f"{what} nest {depth} lists deep; an array has at most {_MAX_DIMENSIONS} axes"
+            )
+
     def parameter_values(self, path: str, values: object) -> Iterator[Issue]:
         if isinstance(values, list):
+            yield from self.dimensions(path, values, "parameter values")
             yield from self.nested_numbers(path, values)
         generator = _mapping(values)
         linspace_path = child_path(path, "linspace")
@@ -289,7 +309,7 @@ class _References:
                 yield from self.shots(pub_path, pub)
                 yield from self.circuit_name(child_path(pub_path, "circuit"), pub.get("circuit"))
                 if "observables" in pub:
-                    yield from self.observable_names(
+                    yield from self.observable_list(
                         child_path(pub_path, "observables"), pub["observables"]
                     )
                 if "parameter_values" in pub:
