@@ -336,6 +336,17 @@ CASES: list[Hostile] = [
         "18:70: $.primitives[0].pubs[0].parameter_values.random.shape",
     ),
     Hostile(
+        "random-shape-float",
+        HEADER
+        + PARAMETRIC.format(values="{random: {seed: 1, low: 0, high: 1, shape: [555662339.0]}}"),
+        "18:70: $.primitives[0].pubs[0].parameter_values.random.shape: 555,662,339 parameter",
+    ),
+    Hostile(
+        "parameter-values-40-deep",
+        HEADER + PARAMETRIC.format(values="[" * 40 + "1" + "]" * 40),
+        "18:27: $.primitives[0].pubs[0].parameter_values: parameter values nest 40 lists deep",
+    ),
+    Hostile(
         "qasm2-register-1e8",
         _circuit('OPENQASM 2.0; include "qelib1.inc"; qreg q[100000000];'),
         "4:13: $.circuits.c.qasm: the program declares 100,000,000 qubits or bits",
