@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -81,6 +82,41 @@ class TestFileReferencesJudged:
         (tmp_path / "ghz.qasm").write_bytes(b"OPENQASM 2.0;\n\xff\xfe")
         out = self._validate(manifest, capsys)
         assert "$.circuits.ghz.file: cannot read 'ghz.qasm': it is not UTF-8 text" in out
+
+
+class TestSpecialFiles:
+    """If a file reference names something other than a regular file inside the folder,
+    validate refuses it from its metadata: nothing is opened, waited on or shown."""
+
+    def _validate(self, manifest: Path, capsys: pytest.CaptureFixture[str]) -> str:
+        assert main(["validate", str(manifest)]) == 1
+        return capsys.readouterr().out
+
+    def test_fifo_is_not_waited_on(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        manifest = _write(tmp_path, '"pipe.qasm"')
+        os.mkfifo(tmp_path / "pipe.qasm")  # no writer: opening it to read would block
+        out = self._validate(manifest, capsys)
+        assert "$.circuits.ghz.file: 'pipe.qasm' is a named pipe (FIFO), not a regular file" in out
+
+    def test_symlink_out_of_the_folder(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        inner = tmp_path / "inner"
+        inner.mkdir()
+        (tmp_path / "secret.qasm").write_text("OPENQASM 2.0; // TOP SECRET\n", "utf-8")
+        manifest = _write(inner, '"link.qasm"')
+        (inner / "link.qasm").symlink_to(tmp_path / "secret.qasm")
+        out = self._validate(manifest, capsys)
+        assert "$.circuits.ghz.file: 'link.qasm' leaves the manifest's folder" in out
+        assert "SECRET" not in out
+
+    def test_directory(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        manifest = _write(tmp_path, '"sub"')
+        (tmp_path / "sub").mkdir()
+        out = self._validate(manifest, capsys)
+        assert "$.circuits.ghz.file: 'sub' is a directory, not a regular file" in out
 
 
 INLINE = """qrun: 1

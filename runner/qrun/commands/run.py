@@ -86,6 +86,8 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write(render_results(report.record.results) + "\n")
     for use in outcome.plan.not_applied:
         sys.stderr.write(f"qrun: not applied: {use}\n")
+    for warning in outcome.warnings:
+        sys.stderr.write(f"qrun: warning: {warning}\n")
     sys.stderr.write(f"qrun: record written to {report.folder}\n")
     if outcome.interrupted:
         sys.stderr.write("qrun: interrupted; the session was cancelled, finished results kept\n")

@@ -81,6 +81,7 @@ def main(args: argparse.Namespace) -> int:
     elif issues:
         sys.stdout.write(render_text(issues) + "\n")
     count = len(files)
+    sys.stdout.flush()  # the issues come before the count on a shared terminal
     sys.stderr.write(
         f"{count} file{'s' if count != 1 else ''}, {invalid} invalid, "
         f"{len(issues)} issue{'s' if len(issues) != 1 else ''}\n"

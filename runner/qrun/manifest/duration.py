@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["DurationError", "format_duration", "parse_duration"]
+__all__ = ["MAX_DURATION", "DurationError", "format_duration", "parse_duration"]
+
+#: Longest duration accepted, in seconds (a year; instances cap sessions at hours).
+MAX_DURATION = 365 * 86_400.0
 
 _UNITS = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
 _TOKEN = re.compile(r"\s*(\d+)\s*([dhms])", re.IGNORECASE)
@@ -38,7 +41,18 @@ def parse_duration(value: float | str) -> float:
         raise DurationError(f"expected seconds or a duration such as '25m', got {value!r}")
     if not math.isfinite(seconds) or seconds <= 0:
         raise DurationError(f"a duration must be positive, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise DurationError(
+            f"{_shown(value)} is longer than the longest duration qrun accepts, "
+            f"{format_duration(MAX_DURATION)} (instances end sessions after hours)"
+        )
     return seconds
+
+
+def _shown(value: float | str) -> str:
+    """``value`` as written, cut short when it is long."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _parse_text(text: str) -> float:

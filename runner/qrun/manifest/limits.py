@@ -30,6 +30,7 @@ _WHAT = {
     "qubits": ("qubits or bits", "for one circuit"),
     "parameter_sets": ("parameter sets", "for one PUB"),
     "shots": ("shots", "for one parameter set and measurement setting of a PUB"),
+    "library_area": ("qubits × layers (width times depth or reps)", "for one library circuit"),
 }
 
 
@@ -45,6 +46,9 @@ class Limits:
     #: Shots one PUB takes per parameter set and measurement setting: a sampler's shots,
     #: an estimator's ``default_shots`` or the ``ceil(1/precision²)`` its precision needs.
     shots: int = 10_000_000
+    #: A library circuit's width times its layers (the product of its ``depth`` and
+    #: ``reps`` arguments): what building and transpiling it costs grows with both.
+    library_area: int = 2_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:

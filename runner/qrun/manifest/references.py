@@ -37,6 +37,8 @@ __all__ = ["check_references"]
 _SIZE_ARGUMENTS = frozenset({"width", "depth", "reps"})
 _PAULI = re.compile(r"[IXYZ]+\Z")
 _LOCAL_BACKEND = re.compile(r"(aer|fake_.*)\Z")
+#: Most axes an array of parameter values or observables may have (NumPy's limit).
+_MAX_DIMENSIONS = 32
 
 
 def _mapping(value: object) -> dict[str, object]:
@@ -45,6 +47,15 @@ def _mapping(value: object) -> dict[str, object]:
 
 def _sequence(value: object) -> list[object]:
     return value if isinstance(value, list) else []
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as a whole number (``3`` or ``3.0``), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    return value
 
 
 def _is_number(value: object) -> bool:
@@ -109,7 +120,7 @@ class _References:
 
     def execution(self) -> Iterator[Issue]:
         max_time = _mapping(self.data.get("execution")).get("max_time")
-        if isinstance(max_time, str):
+        if isinstance(max_time, (str, int, float)) and not isinstance(max_time, bool):
             try:
                 parse_duration(max_time)
             except DurationError as error:
@@ -141,7 +152,8 @@ class _References:
                 )
             if "args" in circuit and "library" not in circuit:
                 yield self.issue(child_path(path, "args"), "`args` go with `library` circuits only")
-            for key, value in _mapping(circuit.get("args")).items():
+            args = _mapping(circuit.get("args"))
+            for key, value in args.items():
                 key_path = child_path(child_path(path, "args"), key)
                 if "qubit" in key or key in _SIZE_ARGUMENTS:
                     yield from self.size(key_path, [value], "qubits")
@@ -151,6 +163,20 @@ class _References:
                         child_path(key_path, "observable"),
                         _unknown("observable", reference, self.observables),
                     )
+            yield from self.library_area(child_path(path, "args"), args)
+
+    def library_area(self, path: str, args: dict[str, object]) -> Iterator[Issue]:
+        """A library circuit's width times its layers, when each is within its own limit."""
+        widths = [
+            width
+            for key, value in args.items()
+            if ("qubit" in key or key == "width") and (width := _whole(value)) is not None
+        ]
+        layers = [_whole(args.get(key)) for key in ("depth", "reps") if key in args]
+        if not widths or not layers or any(item is None for item in layers):
+            return
+        if self.limits.exceeded("qubits", max(widths)) is None:
+            yield from self.size(path, [max(widths), *layers], "library_area")
 
     def qpy_file(self, path: str, file: str, index: object, circuit_path: str) -> Iterator[Issue]:
         """A QPY file: inside the folder, within the size limit, with a QPY header, and
@@ -242,6 +268,10 @@ class _References:
                 terms.append((pauli, pair_path))
             if terms:
                 width = len(terms[0][0])
+                too_wide = self.limits.exceeded("qubits", width)
+                if too_wide:
+                    yield self.issue(terms[0][1], f"the observable acts on {too_wide}")
+                    continue
                 for pauli, term_path in terms[1:]:
                     if len(pauli) != width:
                         yield self.issue(
@@ -307,6 +337,12 @@ class _References:
         if isinstance(name, str) and name not in self.circuits:
             yield self.issue(path, _unknown("circuit", name, self.circuits))
 
+    def observable_list(self, path: str, names: object) -> Iterator[Issue]:
+        """A PUB's observables: names in nested lists of at most a few axes."""
+        if isinstance(names, list):
+            yield from self.dimensions(path, names, "observables")
+        yield from self.observable_names(path, names)
+
     def observable_names(self, path: str, names: object) -> Iterator[Issue]:
         if isinstance(names, str):
             if names not in self.observables:
@@ -325,14 +361,27 @@ class _References:
             lengths = ", ".join(str(len(row)) for row in rows)
             yield self.issue(path, f"{what} rows differ in length ({lengths}); they must match")
 
+    def dimensions(self, path: str, values: list[object], what: str) -> Iterator[Issue]:
+        """Nested lists are an array of at most :data:`_MAX_DIMENSIONS` axes."""
+        depth, level = 0, [values]
+        while level:
+            depth += 1
+            level = [item for row in level for item in row if isinstance(item, list)]
+        if depth > _MAX_DIMENSIONS:
+            yield self.issue(
+                path, f"{what} nest {depth} lists deep; an array has at most {_MAX_DIMENSIONS} axes"
+            )
+
     def parameter_values(self, path: str, values: object, step: str) -> Iterator[Issue]:
         if isinstance(values, list):
+            yield from self.dimensions(path, values, "parameter values")
             yield from self.nested_numbers(path, values)
         generator = _mapping(values)
         source = generator.get("from")
         if isinstance(source, str):
             yield from self.earlier_workload(child_path(path, "from"), source, step)
         linspace_path = child_path(path, "linspace")
+        yield from self.linspace_range(linspace_path, generator.get("linspace"))
         num = _mapping(generator.get("linspace")).get("num")
         yield from self.size(child_path(linspace_path, "num"), [num], "parameter_sets")
         random = generator.get("random")
@@ -366,10 +415,11 @@ class _References:
             )
 
     def size(self, path: str, factors: list[object], limit: str) -> Iterator[Issue]:
-        """The product of ``factors`` (whole numbers; others were judged already) held
-        against ``limit``."""
-        if factors and all(isinstance(item, int) and item > 0 for item in factors):
-            too_large = self.limits.exceeded(limit, math.prod(factors))  # type: ignore[arg-type]
+        """The product of ``factors`` (whole numbers, ``3.0`` being one as JSON Schema
+        says; others were judged already) held against ``limit``."""
+        whole = [_whole(item) for item in factors]
+        if factors and all(item is not None and item > 0 for item in whole):
+            too_large = self.limits.exceeded(limit, math.prod(whole))  # type: ignore[arg-type]
             if too_large:
                 yield self.issue(path, too_large)
 
@@ -382,18 +432,38 @@ class _References:
     def random_range(self, path: str, random: object) -> Iterator[Issue]:
         random = _mapping(random)
         low, high = random.get("low"), random.get("high")
-        if _is_number(low) and _is_number(high) and not float(low) < float(high):  # type: ignore[arg-type]
+        if not (_is_number(low) and _is_number(high)):
+            return
+        if not float(low) < float(high):  # type: ignore[arg-type]
             yield self.issue(path, f"low ({low}) must be less than high ({high})")
+        elif not math.isfinite(float(high) - float(low)):  # type: ignore[arg-type]
+            yield self.issue(path, f"high - low ({high} - {low}) is too large to draw from")
+
+    def linspace_range(self, path: str, linspace: object) -> Iterator[Issue]:
+        linspace = _mapping(linspace)
+        start, stop = linspace.get("start"), linspace.get("stop")
+        if not (_is_number(start) and _is_number(stop)):
+            return
+        if not math.isfinite(float(stop) - float(start)):  # type: ignore[arg-type]
+            yield self.issue(path, f"stop - start ({stop} - {start}) is too large to divide")
+
+    def shots(self, path: str, owner: dict[str, object]) -> Iterator[Issue]:
+        """The shots ``owner`` (a PUB, or options) asks for, held against the limit."""
+        for key in ("shots", "default_shots"):
+            yield from self.size(child_path(path, key), [owner.get(key)], "shots")
 
     def primitives(self) -> Iterator[Issue]:
         for index, primitive in enumerate(_sequence(self.data.get("primitives"))):
             path = child_path("$.primitives", index)
+            options = _mapping(_mapping(primitive).get("options"))
+            yield from self.shots(child_path(path, "options"), options)
             for pub_index, pub in enumerate(_sequence(_mapping(primitive).get("pubs"))):
                 pub_path = child_path(child_path(path, "pubs"), pub_index)
                 pub = _mapping(pub)
+                yield from self.shots(pub_path, pub)
                 yield from self.circuit_name(child_path(pub_path, "circuit"), pub.get("circuit"))
                 if "observables" in pub:
-                    yield from self.observable_names(
+                    yield from self.observable_list(
                         child_path(pub_path, "observables"), pub["observables"]
                     )
                 if "parameter_values" in pub:
@@ -407,6 +477,8 @@ class _References:
             workload = _mapping(workload)
             cost = _mapping(workload.get("minimize"))
             cost_path = child_path(path, "minimize")
+            options = _mapping(workload.get("options"))
+            yield from self.shots(child_path(path, "options"), options)
             yield from self.circuit_name(child_path(cost_path, "circuit"), cost.get("circuit"))
             observable = cost.get("observable")
             if isinstance(observable, str):

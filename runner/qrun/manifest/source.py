@@ -12,7 +12,10 @@ tight pass, instead of by PyYAML's constructor. That pass is where qrun's rules 
   stayed a string (:func:`explain_scalar`);
 * every number is finite (``.nan`` and ``.inf`` are refused where they are written);
 * hostile input is refused in bounded time and memory: the file size, the nesting depth,
-  the number of nodes aliases expand to, and the length of keys and numbers are limited.
+  the number of nodes aliases expand to, and the length of keys and numbers are limited;
+* a file the manifest names (:class:`Folder`) is read only if it is a regular file inside
+  the manifest's folder once symlinks are followed: a FIFO, a device, a directory or a
+  socket is refused from its metadata, without being opened.
 
 The node tree is kept. Positions are looked up only when an issue is reported, by
 walking the tree along the issue's JSON path (:class:`YamlSourceMap`).
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -623,11 +628,18 @@ class Folder:
             return None, "a file name cannot contain a NUL character"
         if PurePath(name).is_absolute():
             return None, f"{name!r} is an absolute path; name the file relative to the manifest"
-        resolved = (self._base / name).resolve()
+        resolved = (self._base / name).resolve()  # follows symlinks; opens nothing
         if not resolved.is_relative_to(self._base):
             return None, f"{name!r} leaves the manifest's folder; keep circuit files beside it"
-        if not resolved.is_file():
+        try:
+            mode = resolved.stat().st_mode
+        except FileNotFoundError:
             return None, f"no such file {name!r} (looked in {self._base})"
+        except (OSError, ValueError) as error:
+            return None, f"cannot read {name!r}: {getattr(error, 'strerror', None) or error}"
+        kind = _special_kind(mode)
+        if kind is not None:
+            return None, f"{name!r} is {kind}, not a regular file; name a circuit file"
         return resolved, None
 
     def read_bytes(self, name: str) -> tuple[tuple[Path, bytes] | None, str | None]:
@@ -641,10 +653,19 @@ class Folder:
         if resolved is None:
             return None, problem
         try:
-            with resolved.open("rb") as stream:
-                raw = stream.read(MAX_BYTES + 1)
+            # Not blocking, not following a link: a file swapped for a FIFO or a symlink
+            # since it was judged is refused, not waited on or followed.
+            descriptor = os.open(resolved, _OPEN_FLAGS)
         except OSError as error:
             return None, f"cannot read {name!r}: {error.strerror}"
+        with os.fdopen(descriptor, "rb") as stream:
+            kind = _special_kind(os.fstat(descriptor).st_mode)
+            if kind is not None:
+                return None, f"{name!r} is {kind}, not a regular file; name a circuit file"
+            try:
+                raw = stream.read(MAX_BYTES + 1)
+            except OSError as error:
+                return None, f"cannot read {name!r}: {error.strerror}"
         if len(raw) > MAX_BYTES:
             return None, f"{name!r} is larger than {MAX_BYTES // 1024 // 1024} MiB"
         return (resolved, raw), None
@@ -659,3 +680,29 @@ class Folder:
             return FolderFile(resolved, raw.decode("utf-8-sig")), None
         except UnicodeDecodeError:
             return None, f"cannot read {name!r}: it is not UTF-8 text"
+
+
+#: How a file beside the manifest is opened: read only, never waiting on a FIFO, never
+#: through a symlink (the path was resolved already), not inherited by child processes.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a file of ``mode`` is, if it is not a regular file (read without opening)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"

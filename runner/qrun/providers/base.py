@@ -193,6 +193,13 @@ class Provider(Protocol):
         """The clock runs are timed with."""
         ...
 
+    @property
+    def max_ttl(self) -> float | None:
+        """The longest a session or batch of this instance may live, in seconds, when it is
+        known before one is opened (``None``: the service says so only once one is open,
+        in ``details()["max_time"]``)."""
+        ...
+
     def resolve(self, backend: Backend) -> ResolvedBackend: ...
 
     def open(

@@ -195,6 +195,10 @@ class LocalProvider:
     def clock(self) -> Clock:
         return self.engine.clock
 
+    @property
+    def max_ttl(self) -> float:
+        return self.engine.instance(self.instance).max_ttl
+
     def resolve(self, backend: Backend) -> ResolvedBackend:
         if backend.kind not in ("aer", "fake") or backend.name is None:
             raise BackendError(f"the local provider cannot run a {backend.kind!r} backend")

@@ -260,6 +260,10 @@ class RuntimeProvider:
     def clock(self) -> Clock:
         return self._clock
 
+    @property
+    def max_ttl(self) -> None:
+        return None  # the service reports it in a session's details once one is open
+
     def resolve(self, backend: Backend) -> ResolvedBackend:
         try:
             if backend.kind == "least_busy":

@@ -24,6 +24,7 @@ from qrun.errors import JobCancelledError, JobError, PricingPlanError
 from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.model import FromWorkload
 from qrun.run.chaining import Feed, bind
+from qrun.run.review import max_time_warning
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -78,6 +79,7 @@ class RunOutcome:
     feeds: list[Feed] = field(default_factory=list)  # which workload point fed which PUB
     interrupted: bool = False
     finished_at: float | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. a max_time the instance cut
 
     @property
     def failed(self) -> list[JobRecord]:
@@ -316,4 +318,9 @@ def execute(
         outcome.details_end = channel.details()
         outcome.status_end = channel.status()
         outcome.finished_at = clock.now()
+        cut = max_time_warning(plan, outcome.details_start) or max_time_warning(
+            plan, outcome.details_end
+        )
+        if cut is not None:
+            outcome.warnings.append(cut)
     return outcome

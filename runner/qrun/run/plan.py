@@ -123,6 +123,8 @@ class Plan:
         """The options this run does not apply (a local run's mitigation, twirling …)."""
         return tuple(use for use in self.options if not use.note.applied)
 
+    max_ttl: float | None = None  # the instance's longest session, if known before opening
+
     @property
     def jobs(self) -> int:
         """Jobs known before the run: one per primitive (a workload's depend on its
@@ -220,7 +222,8 @@ def _parameter_values(
     import numpy as np
 
     count = circuit.num_parameters
-    names = ", ".join(parameter.name for parameter in circuit.parameters)
+    shown = [parameter.name for parameter in circuit.parameters[:8]]
+    names = ", ".join(shown + (["…"] if count > len(shown) else []))
     described = f"circuit {name!r} has {count} parameter{'s' * (count != 1)}"
     if names:
         described += f" ({names})"
@@ -512,4 +515,5 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         workloads=workloads,
         options=_option_uses(manifest, backend),
         simulation=_simulation(backend),
+        max_ttl=provider.max_ttl,
     )

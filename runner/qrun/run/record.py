@@ -269,6 +269,7 @@ def run_document(
             "fallback": outcome.fallback,
             "max_time": plan.max_time,
         },
+        "warnings": tuple(outcome.warnings),
         "versions": package_versions(runtime=backend.provider == "runtime"),
         "session": {
             "id": outcome.session_id,

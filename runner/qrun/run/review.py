@@ -13,11 +13,13 @@ from qrun.engine.directives import is_directive
 from qrun.manifest.duration import format_duration
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from qiskit import QuantumCircuit
 
     from qrun.run.plan import Plan
 
-__all__ = ["CircuitSize", "PlanView", "describe_plan", "render_plan"]
+__all__ = ["CircuitSize", "PlanView", "describe_plan", "max_time_warning", "render_plan"]
 
 
 class CircuitSize(TypedDict):
@@ -95,10 +97,34 @@ def circuit_size(circuit: QuantumCircuit) -> CircuitSize:
     )
 
 
+def max_time_warning(plan: Plan, details: Mapping[str, object] | None = None) -> str | None:
+    """What to say when the manifest's ``max_time`` is longer than the instance allows:
+    where it is written and the maximum TTL the session gets instead. The limit is the
+    one the provider knows before opening, or the ``max_time`` a session's ``details``
+    report (what the service applied); ``None`` when neither cuts the request."""
+    applied = (details or {}).get("max_time")
+    limit = plan.max_ttl
+    if isinstance(applied, (int, float)) and not isinstance(applied, bool):
+        limit = float(applied) if limit is None else min(limit, float(applied))
+    requested = plan.max_time
+    if plan.mode == "job" or requested is None or limit is None or requested <= limit:
+        return None
+    execution = plan.manifest.execution
+    issue = plan.manifest.source.issue(
+        f"{execution.path}.max_time",
+        f"max_time {format_duration(requested)} is longer than the instance's maximum TTL; "
+        f"the session will use {format_duration(limit)} (jobs still queued then fail)",
+    )
+    return str(issue)
+
+
 def describe_plan(plan: Plan) -> PlanView:
     """The plan as plain data (``qrun plan --json``)."""
     estimate = plan.estimated_seconds
     warnings = []
+    cut = max_time_warning(plan)
+    if cut is not None:
+        warnings.append(cut)
     if estimate is not None and plan.max_time is not None and estimate > plan.max_time:
         warnings.append(
             f"the jobs are estimated to take {format_duration(estimate)} of QPU time, more "

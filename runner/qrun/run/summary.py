@@ -71,6 +71,7 @@ def summary_markdown(outcome: RunOutcome, results: RunResults, name: str) -> str
         lines.append(f"- max_time: {format_duration(plan.max_time)}")
     if plan.simulation:
         lines.append(f"- local simulation: {plan.simulation}")
+    lines += [f"- warning: {warning}" for warning in outcome.warnings]
     if outcome.interrupted:
         lines.append("- **interrupted**: the session was cancelled; finished results are kept")
     if plan.not_applied:

@@ -6,6 +6,13 @@ plain number/list; ``QuantumCircuit``: base64 of zlib-compressed QPY; ``complex`
 writes the result types the client decodes (``PrimitiveResult``, ``SamplerPubResult``,
 ``PubResult``, ``DataBin``, ``BitArray``, ``ndarray``). Anything else is refused with a
 message rather than guessed at.
+
+A request is judged before anything large is built from it: a compressed value inflates
+no further than :data:`MAX_DECODED_BYTES`; an ``ndarray``'s header (its dtype and shape)
+is read and checked against the bytes that follow before the array is made; every
+number a PUB carries (parameter values, observable coefficients, precision) must be
+finite; shots, parameter sets and circuit widths are held against the limits manifests
+have (:class:`~qrun.manifest.limits.Limits`).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
+import struct
 import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
@@ -29,6 +38,7 @@ from qiskit.primitives.containers.sampler_pub_result import SamplerPubResult
 
 from qrun.engine.work import JobOptions
 from qrun.engine.work import Program as EngineProgram
+from qrun.manifest.limits import Limits
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,6 +68,10 @@ class EncodingError(ValueError):
 
 #: The most bytes one compressed value of a request may inflate to.
 MAX_DECODED_BYTES = 64 * 1024 * 1024
+#: Shots, parameter sets and qubits one PUB may ask for: the defaults manifests have.
+LIMITS = Limits()
+#: The kinds of array a PUB may carry: booleans, integers, floats, complex numbers.
+_NUMERIC_KINDS = frozenset("biufc")
 
 
 def _unpack(text: object, what: str) -> bytes:
@@ -81,19 +95,108 @@ def _unpack(text: object, what: str) -> bytes:
 
 def _array(value: object) -> NDArray[np.generic]:
     if isinstance(value, (int, float, list)) and not isinstance(value, bool):
-        return np.asarray(value)
+        try:
+            plain: NDArray[np.generic] = np.asarray(value)
+        except ValueError as error:  # ragged nested lists
+            raise EncodingError(f"ndarray: not an array ({error})") from error
+        if plain.dtype.kind not in _NUMERIC_KINDS:
+            raise EncodingError("ndarray: expected numbers")
+        return plain
+    return _npy(_unpack(value, "ndarray"))
+
+
+def _npy(data: bytes) -> NDArray[np.generic]:
+    """The array of a ``.npy`` document, its header judged before the array is made."""
+    from numpy.lib import format as npy
+
+    stream = io.BytesIO(data)
     try:
-        array: NDArray[np.generic] = np.load(
-            io.BytesIO(_unpack(value, "ndarray")), allow_pickle=False
-        )
-    except (ValueError, OSError) as error:
+        version = npy.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(stream)
+        else:
+            shape, fortran, dtype = npy.read_array_header_2_0(stream)
+    except (ValueError, OSError, SyntaxError, TypeError) as error:
         raise EncodingError(f"ndarray: not a .npy document ({error})") from error
+    if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
+        raise EncodingError(f"ndarray: expected numbers, not {dtype.str!r}")
+    count = math.prod(shape)
+    body = data[stream.tell() :]
+    if count * dtype.itemsize != len(body):
+        raise EncodingError(
+            f"ndarray: its header declares shape {tuple(shape)} of {dtype.str}, "
+            f"{count * dtype.itemsize:,} bytes, but {len(body):,} bytes follow"
+        )
+    flat = np.frombuffer(body, dtype=dtype, count=count)
+    array: NDArray[np.generic] = flat.reshape(shape, order="F" if fortran else "C").copy()
     return array
 
 
-def _circuit(value: object) -> QuantumCircuit:
+def _check_finite(value: object, where: str) -> None:
+    """Refuse NaN and infinities anywhere in ``value`` (lists, mappings, arrays)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            raise EncodingError(f"{where}: numbers must be finite, found NaN or infinity")
+    elif isinstance(value, (float, complex)):
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            raise EncodingError(f"{where}: numbers must be finite, got {value}")
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _check_finite(item, where)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{where}[{index}]")
+
+
+def _within(found: int, limit: str, where: str) -> None:
+    too_large = LIMITS.exceeded(limit, found)
+    if too_large is not None:
+        raise EncodingError(f"{where}: {too_large.split('; set ')[0]} of this service")
+
+
+#: QPY's file header before version 10, and from version 10 on (with its encoding byte).
+_QPY_FILE_HEADER = {False: "!6sBBBBQ", True: "!6sBBBBQc"}
+#: QPY's circuit header before version 2, from 2 on, and from 12 on: the counts it
+#: declares are read from these positions (``name_size`` first).
+_QPY_CIRCUIT_HEADER = {0: "!HdIIQIQ", 2: "!H1cHIIQIQ", 12: "!H1cHIIQIQI"}
+
+
+def _check_qpy_header(data: bytes) -> None:
+    """Refuse a QPY document whose header declares more than it can hold: more than one
+    circuit, a circuit wider than the limit, or more registers or instructions than it
+    has bytes. The loader allocates what the header declares before reading on, so a
+    small document could otherwise make the service allocate gigabytes, or abort it."""
     try:
-        circuits = qpy.load(io.BytesIO(_unpack(value, "QuantumCircuit")))
+        preface, version = struct.unpack_from("!6sB", data)
+        file_header = _QPY_FILE_HEADER[version >= 10]
+        programs = struct.unpack_from(file_header, data)[5]
+        offset = struct.calcsize(file_header) + (1 if version >= 5 else 0)  # its type key
+        if version >= 16:  # a table of where each circuit starts comes first
+            offset = struct.unpack_from("!Q", data, offset)[0]
+        layout = _QPY_CIRCUIT_HEADER[12 if version >= 12 else 2 if version >= 2 else 0]
+        header = struct.unpack_from(layout, data, offset)
+    except struct.error:
+        raise EncodingError("QuantumCircuit: not a QPY document (too short)") from None
+    if preface != b"QISKIT":
+        raise EncodingError("QuantumCircuit: not a QPY document")
+    if programs != 1:
+        raise EncodingError("QuantumCircuit: expected exactly one circuit")
+    shift = 0 if version >= 2 else -1  # the first header has one field fewer up front
+    qubits, clbits = header[3 + shift], header[4 + shift]
+    registers, instructions = header[6 + shift], header[7 + shift]
+    _within(max(qubits, clbits), "qubits", "QuantumCircuit")
+    if max(registers, instructions) > len(data):
+        raise EncodingError(
+            "QuantumCircuit: its header declares more registers or instructions than the "
+            "document holds"
+        )
+
+
+def _circuit(value: object) -> QuantumCircuit:
+    data = _unpack(value, "QuantumCircuit")
+    _check_qpy_header(data)
+    try:
+        circuits = qpy.load(io.BytesIO(data))
     except EncodingError:
         raise
     except Exception as error:
@@ -117,19 +220,25 @@ def decode_value(value: object) -> object:
     if kind == "QuantumCircuit":
         return _circuit(inner)
     if kind == "complex":
-        if not (isinstance(inner, list) and len(inner) == 2):
-            raise EncodingError("complex: expected [real, imag]")
-        return complex(float(inner[0]), float(inner[1]))
+        try:
+            if not (isinstance(inner, list) and len(inner) == 2):
+                raise TypeError
+            return complex(float(inner[0]), float(inner[1]))
+        except (TypeError, ValueError):
+            raise EncodingError("complex: expected [real, imag]") from None
     if kind == "ObservablesArray":
         return decode_value(inner)
     raise EncodingError(f"the value type {kind!r} is not supported by this service")
 
 
 def _bindings(circuit: QuantumCircuit, values: object, where: str) -> BindingsArray:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "c":
+        raise EncodingError(f"{where}: parameter values must be real numbers")
     array = np.asarray(values, dtype=float)
     if array.ndim == 0:
         raise EncodingError(f"{where}: parameter values must be an array")
     shape = array.shape[:-1]
+    _within(math.prod(shape), "parameter_sets", where)
     if array.shape[-1] != circuit.num_parameters:
         raise EncodingError(
             f"{where}: {array.shape[-1]} parameter values for a circuit with "
@@ -152,9 +261,13 @@ def decode_options(params: Mapping[str, object], tags: Sequence[str] = ()) -> Jo
     shots = options.get("default_shots")
     if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 0):
         raise EncodingError("params.options.default_shots: expected a non-negative integer")
+    if shots:
+        _within(shots, "shots", "params.options.default_shots")
     precision = options.get("default_precision")
     if precision is not None and (
-        isinstance(precision, bool) or not isinstance(precision, (int, float)) or precision <= 0
+        isinstance(precision, bool)
+        or not isinstance(precision, (int, float))
+        or not 0 < precision < math.inf
     ):
         raise EncodingError("params.options.default_precision: expected a positive number")
     simulator = options.get("simulator")
@@ -192,10 +305,15 @@ def _sampler_pub(item: object, options: JobOptions, where: str) -> SamplerPub:
     circuit = decoded[0]
     if not isinstance(circuit, QuantumCircuit):
         raise EncodingError(f"{where}[0]: expected a QuantumCircuit")
+    _circuit_width(circuit, f"{where}[0]")
+    for index, part in enumerate(decoded[1:], start=1):
+        _check_finite(part, f"{where}[{index}]")
     values = decoded[1] if len(decoded) > 1 and decoded[1] is not None else np.zeros((0,))
     shots = decoded[2] if len(decoded) > 2 else None
     if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0):
         raise EncodingError(f"{where}[2]: shots must be a positive integer")
+    if shots is not None:
+        _within(shots, "shots", f"{where}[2]")
     try:
         return SamplerPub(circuit, _bindings(circuit, values, f"{where}[1]"), options.shots(shots))
     except ValueError as error:
@@ -211,6 +329,9 @@ def _estimator_pub(item: object, options: JobOptions, where: str) -> EstimatorPu
     circuit = decoded[0]
     if not isinstance(circuit, QuantumCircuit):
         raise EncodingError(f"{where}[0]: expected a QuantumCircuit")
+    _circuit_width(circuit, f"{where}[0]")
+    for index, part in enumerate(decoded[1:], start=1):
+        _check_finite(part, f"{where}[{index}]")
     values = decoded[2] if len(decoded) > 2 and decoded[2] is not None else np.zeros((0,))
     precision = decoded[3] if len(decoded) > 3 else None
     if precision is not None and (
@@ -227,6 +348,10 @@ def _estimator_pub(item: object, options: JobOptions, where: str) -> EstimatorPu
         )
     except ValueError as error:
         raise EncodingError(f"{where}: {error}") from error
+
+
+def _circuit_width(circuit: QuantumCircuit, where: str) -> None:
+    _within(max(circuit.num_qubits, circuit.num_clbits), "qubits", where)
 
 
 def encode_array(array: object) -> dict[str, object]:
