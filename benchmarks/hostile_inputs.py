@@ -316,6 +316,14 @@ CASES: list[Hostile] = [
         "10:34: $.primitives[0].options.default_precision",
     ),
     Hostile(
+        "precision-1e-200",
+        HEADER
+        + ESTIMATE.format(observable="{ZZ: 1}").replace(
+            "name: energy", "name: energy\n    options: {default_precision: 1.0e-200}"
+        ),
+        "10:34: $.primitives[0].options.default_precision: precision 1e-200 needs",
+    ),
+    Hostile(
         "random-range-huge",
         HEADER
         + PARAMETRIC.format(

@@ -231,6 +231,16 @@ class TestServiceParams:
         body["params"] = params
         _refused(api, body, "params.options.default_precision: expected a positive number")
 
+    @pytest.mark.parametrize("precision", [1e-9, 1e-160, 1e-300])
+    def test_precision_finer_than_the_shots_limit(self, api: Api, precision: float) -> None:
+        body = _sampler_body(None)
+        body["program_id"] = "estimator"
+        params = json.loads(json.dumps({"pubs": [(_rotation(), "Z", [0.5])]}, cls=RuntimeEncoder))
+        params["options"] = {"default_precision": precision}
+        body["params"] = params
+        _refused(api, body, "params.options.default_precision: ")
+        _refused(api, body, "shots, more than the limit")
+
     def test_array_header_larger_than_its_data(self, api: Api) -> None:
         body = _sampler_body(_packed(_npy_claiming((10**12, 1))))
         _refused(api, body, "ndarray: its header declares shape (1000000000000, 1) of <f8")

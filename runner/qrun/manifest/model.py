@@ -403,8 +403,12 @@ class JobOptions:
 
 def shots_for_precision(precision: float) -> int:
     """Shots per measurement setting that reach ``precision`` (``ceil(1/precision²)``,
-    so ``1/sqrt(n)`` gives back ``n``); a precision of 0 (exact) counts as the default."""
-    wanted = 1 / (precision or DEFAULT_PRECISION) ** 2
+    so ``1/sqrt(n)`` gives back ``n``); a precision of 0 (exact) counts as the default.
+    A precision so fine that no float holds its shots raises :class:`OverflowError`."""
+    chosen = precision or DEFAULT_PRECISION
+    wanted = 1 / chosen / chosen  # not chosen**2: a tiny precision squares to 0.0
+    if not math.isfinite(wanted):
+        raise OverflowError(f"precision {chosen:g} needs more shots than a float holds")
     nearest = round(wanted)
     return nearest if math.isclose(wanted, nearest, rel_tol=1e-9) else math.ceil(wanted)
 

@@ -20,6 +20,7 @@ Qiskit:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -323,7 +324,10 @@ class _Checks:
         value = _number(precision)
         if value is None or not value > 0:
             return  # the schema judges it
-        shots = shots_for_precision(value)
+        try:
+            shots: float = shots_for_precision(value)
+        except OverflowError:
+            shots = math.inf
         if shots > self.limits.shots:
             count = f"{shots:,}" if shots < 10**12 else f"{shots:.2e}"
             yield self.source.issue(

@@ -39,6 +39,7 @@ from qiskit.primitives.containers.sampler_pub_result import SamplerPubResult
 from qrun.engine.work import JobOptions
 from qrun.engine.work import Program as EngineProgram
 from qrun.manifest.limits import Limits
+from qrun.manifest.model import shots_for_precision
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -152,6 +153,15 @@ def _within(found: int, limit: str, where: str) -> None:
     too_large = LIMITS.exceeded(limit, found)
     if too_large is not None:
         raise EncodingError(f"{where}: {too_large.split('; set ')[0]} of this service")
+
+
+def _within_precision(precision: float, where: str) -> None:
+    """The shots a precision needs (``ceil(1/precision²)``) held against the shots limit."""
+    try:
+        shots = shots_for_precision(precision)
+    except OverflowError:
+        shots = LIMITS.shots + 1
+    _within(shots, "shots", where)
 
 
 #: QPY's file header before version 10, and from version 10 on (with its encoding byte).
@@ -270,6 +280,8 @@ def decode_options(params: Mapping[str, object], tags: Sequence[str] = ()) -> Jo
         or not 0 < precision < math.inf
     ):
         raise EncodingError("params.options.default_precision: expected a positive number")
+    if precision is not None:
+        _within_precision(float(precision), "params.options.default_precision")
     simulator = options.get("simulator")
     seed = simulator.get("seed_simulator") if isinstance(simulator, dict) else None
     return JobOptions(
@@ -338,6 +350,8 @@ def _estimator_pub(item: object, options: JobOptions, where: str) -> EstimatorPu
         isinstance(precision, bool) or not isinstance(precision, (int, float)) or precision < 0
     ):
         raise EncodingError(f"{where}[3]: precision must be a non-negative number")
+    if precision:
+        _within_precision(float(precision), f"{where}[3]")
     try:
         observables = ObservablesArray.coerce(decoded[1])
         return EstimatorPub(
