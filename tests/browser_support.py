@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Browser, Page
 
-__all__ = ["REQUIRE_BROWSER", "browser", "page"]
+__all__ = ["REQUIRE_BROWSER", "SCREENSHOT_COPY", "browser", "page", "screenshot"]
 
 #: Set (to anything but empty or 0) where browser tests must run, not skip.
 REQUIRE_BROWSER = "QRUN_REQUIRE_BROWSER"
@@ -54,3 +55,18 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = browser.new_page(viewport={"width": 1100, "height": 900})
     yield opened
     opened.close()
+
+
+#: A folder to copy screenshots into as well (used to refresh the README's images).
+SCREENSHOT_COPY = "QRUN_SCREENSHOT_DIR"
+
+
+def screenshot(page: Page, folder: Path, name: str) -> Path:
+    """A full-page PNG of ``page`` in ``folder`` (a test's tmp folder, kept by CI), and in
+    ``$QRUN_SCREENSHOT_DIR`` too when that is set."""
+    path = folder / name
+    page.screenshot(path=str(path), full_page=True)
+    copy = os.environ.get(SCREENSHOT_COPY)
+    if copy:
+        shutil.copyfile(path, Path(copy) / name)
+    return path
