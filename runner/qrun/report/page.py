@@ -260,11 +260,7 @@ def _timeline(run: Mapping[str, object], results: Mapping[str, object]) -> str:
     lanes = run_lanes(run, results)
     if not lanes:
         return '<h2>Timeline</h2><p class="muted">No session or job times were recorded.</p>'
-    svg = timeline_svg(
-        lanes,
-        title="session and jobs over time",
-        origin_label=str(run.get("started_at") or "the start"),
-    )
+    svg = timeline_svg(lanes, title="session and jobs over time")
     return (
         '<h2>Timeline</h2><p class="muted">Jobs are drawn from submission to result.</p>'
         f'<div class="timeline-box" id="timeline">{svg}</div>'

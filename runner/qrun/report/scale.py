@@ -47,11 +47,10 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def tick_label(value: float, ticks: list[float] | None = None) -> str:
-    """``value`` written with as many decimals as the ticks' step needs (no 0.30000000004)."""
+    """``value`` written with as many decimals as the ticks' step needs (no 0.30000000004):
+    none for a step of 1 or 500, one for 0.2 or 2.5, two for 0.25."""
     step = round(abs(ticks[1] - ticks[0]), 12) if ticks and len(ticks) > 1 else 0.0
-    decimals = 0 if step == 0 or step >= 1 else min(12, math.ceil(-math.log10(step) - 1e-9) + 1)
-    if step and step < 1 and round(step, decimals - 1) == step:
-        decimals -= 1
+    decimals = next((d for d in range(13) if abs(round(step, d) - step) < 1e-12), 12)
     text = f"{value:.{decimals}f}"
     return text.removeprefix("-") if text.strip("-0.") == "" else text
 

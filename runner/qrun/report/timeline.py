@@ -117,7 +117,7 @@ def session_segments(
             segments.append(Segment(start, max(stop, start), "closed"))
             continue
         name = _ENGINE_STATES.get(state, state)
-        if name == "active" and closing_at is not None and closing_at < stop:
+        if name == "active" and closing_at is not None and closing_at <= stop:
             if closing_at > start:
                 segments.append(Segment(start, closing_at, "active"))
             segments.append(Segment(max(start, closing_at), stop, "draining"))
@@ -277,16 +277,15 @@ def _legend(top: float, hidden: Sequence[str]) -> tuple[list[str], float]:
     return parts, y + 30 + 14 * min(len(hidden), 6)
 
 
-def timeline_svg(
-    lanes: Sequence[Lane], *, title: str, now: float | None = None, origin_label: str = ""
-) -> str:
+def timeline_svg(lanes: Sequence[Lane], *, title: str, now: float | None = None) -> str:
     """The lanes over one time axis (seconds since the earliest time), as inline SVG."""
     provisional = _view(lanes, now, 1.0)
     layouts = [_rows(lane.bars, provisional.end) for lane in lanes]
     heights = [_STRIP + 4 + max(max(rows, default=0) + 1, 1) * _ROW + _GAP for rows in layouts]
     plot_height = sum(heights) or _ROW
     view = _view(lanes, now, plot_height)
-    parts = _time_axis(view, plot_height, origin_label)
+    origin = datetime.fromtimestamp(view.start, timezone.utc).isoformat(timespec="seconds")
+    parts = _time_axis(view, plot_height, origin.replace("+00:00", "Z"))
     y = 30.0
     hidden: list[str] = []
     for lane, rows, height in zip(lanes, layouts, heights, strict=True):
