@@ -16,7 +16,7 @@ from qrun.cli import main
 from qrun.report import render_report
 from qrun.report.scale import OTHER, nice_ticks, tick_label, top_outcomes
 from qrun.run.histogram import write_histogram
-from tests.browser_support import browser, page
+from tests.browser_support import browser, page, screenshot
 from tests.test_record import EVERYTHING
 
 if TYPE_CHECKING:
@@ -184,16 +184,26 @@ class TestCommand:
 class TestInABrowser:
     """If the report is opened from a file, the histograms and the timeline are drawn."""
 
-    def test_histograms_and_timeline(self, bell_record: Path, page: Page, tmp_path: Path) -> None:
-        page.goto((bell_record / "report.html").resolve().as_uri())
-        bars = page.locator("#histograms svg.histogram rect.bar")
-        assert bars.count() == 2
-        assert page.locator("#histograms svg.histogram").first.is_visible()
+    def test_histograms_and_timeline(
+        self, everything_record: Path, page: Page, tmp_path: Path
+    ) -> None:
+        results = json.loads((everything_record / "results.json").read_text())
+        (sampler,) = [p for p in results["primitives"] if p["kind"] == "sampler"]
+        outcomes = sum(
+            len(register["counts"])
+            for pub in sampler["pubs"]
+            for register in pub["registers"].values()
+        )
+        page.goto((everything_record / "report.html").resolve().as_uri())
+        histogram = page.locator("#histograms svg.histogram").first
+        assert histogram.is_visible()
+        assert page.locator("#histograms rect.bar").count() == outcomes
+        assert page.locator("#convergence svg.convergence polyline.line").is_visible()
         timeline = page.locator("#timeline svg.timeline")
         assert timeline.is_visible()
         assert page.locator("#timeline rect.state-active").count() == 1
-        assert page.locator("#timeline g.job-done").count() == 1
+        assert page.locator("#timeline g.job-done").count() >= 2
         box = timeline.bounding_box()
         assert box is not None and box["width"] > 400
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        assert (tmp_path / "report.png").stat().st_size > 10_000
+        shot = screenshot(page, tmp_path, "report.png")
+        assert shot.stat().st_size > 10_000

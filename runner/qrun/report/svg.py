@@ -152,6 +152,9 @@ def line_chart(
     if reference is not None:
         lows.append(reference)
         highs.append(reference)
+    pad = (max(highs) - min(lows)) * 0.03  # keep the line and reference off the frame
+    lows.append(min(lows) - pad)
+    highs.append(max(highs) + pad)
     axes = Axes(
         72,
         36,
