@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from qrun.clock import VirtualClock
-from qrun.serve import Server, create_app
+from qrun.serve import Server, create_app, workloads_page
 from tests.browser_support import browser, page, screenshot
 from tests.serve_support import ADMIN_KEY, CONFIG, OPEN, PREMIUM, Admin, Api
 
@@ -109,6 +109,16 @@ class TestFiltersAndDetail:
         assert second in view(backend="fake_manila") and first not in view(backend="fake_manila")
         assert first in view(status="Completed")
         assert first not in view(status="Queued")
+
+    def test_only_the_latest_jobs_are_drawn(
+        self, api: Api, admin: Admin, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(workloads_page, "MAX_STRAY_JOBS", 2)
+        jobs = [api.submit() for _ in range(3)]
+        answer = api.http.get("/workloads/view", headers=api.headers)
+        assert jobs[0] not in answer.text
+        assert jobs[1] in answer.text and jobs[2] in answer.text
+        assert "3 of 3 jobs outside sessions (the latest 0 and 2 shown)" in answer.text
 
     def test_job_detail(self, api: Api, admin: Admin) -> None:
         job = api.submit(tags=["detail"])

@@ -55,6 +55,9 @@ _JOB_WORDS = {
     "ERROR": "Failed",
     "CANCELLED": "Cancelled",
 }
+#: At most this many sessions (the latest) and jobs outside sessions are drawn, so that one
+#: poll's page stays small whatever an instance has run.
+MAX_SESSIONS, MAX_STRAY_JOBS = 50, 200
 _SESSION_WORDS = {
     "open": "Pending",
     "inactive": "Pending",
@@ -201,12 +204,9 @@ def _session_block(session: _Session, jobs: Sequence[JobRecord], selected: str |
         ),
         ("usage", _seconds(session.usage)),
         ("jobs", str(len(session.jobs))),
-        ("started", _time(session.started)),
+        ("started", iso_time(session.started) or "—"),
     ]
-    cells = "".join(
-        f"<th>{name}</th><td>{escape(value) if name not in ('started',) else value}</td>"
-        for name, value in facts
-    )
+    cells = "".join(f"<th>{name}</th><td>{escape(value)}</td>" for name, value in facts)
     return (
         f'<section class="session" data-session="{escape(session.id)}">'
         f"<h3>{'Session' if session.mode == 'dedicated' else 'Batch'} "
@@ -376,14 +376,22 @@ def render_view(state: ServeState, crn: str, filters: _Filters, selected: str | 
             owner.jobs.append(job)
         else:
             stray.append(job)
-    shown = [s for s in sessions if filters.session(s)]
-    stray_shown = [job for job in stray if filters.job(job)]
+    matching = [s for s in sessions if filters.session(s)]
+    shown = matching[-MAX_SESSIONS:]  # the most recent
+    stray_matching = [job for job in stray if filters.job(job)]
+    stray_shown = stray_matching[-MAX_STRAY_JOBS:]
     clock = "virtual clock" if state.engine.clock.modelled else "system clock"
     header = (
         f"<p>Instance <strong>{escape(instance.name if instance else crn)}</strong> · "
         f'service time <strong id="service-time">{_time(now)}</strong> ({clock}) · '
-        f"{len(shown)} of {len(sessions)} sessions and batches, "
-        f"{len(stray_shown)} of {len(stray)} jobs outside sessions</p>"
+        f"{len(matching)} of {len(sessions)} sessions and batches, "
+        f"{len(stray_matching)} of {len(stray)} jobs outside sessions"
+        + (
+            f" (the latest {len(shown)} and {len(stray_shown)} shown)"
+            if len(shown) < len(matching) or len(stray_shown) < len(stray_matching)
+            else ""
+        )
+        + "</p>"
     )
     blocks = [
         _session_block(s, [job for job in s.jobs if filters.job(job)], selected) for s in shown
