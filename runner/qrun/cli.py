@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check a session service against the documented session lifecycle rules",
     ),
     "serve": ("qrun.commands.serve", "a local Qiskit Runtime-compatible service on Aer"),
+    "report": ("qrun.commands.report", "re-render a run record's report.html (and open it)"),
 }
 
 

@@ -415,7 +415,7 @@ class Engine:
             self._changed_sessions[session] = None
 
     def _stop_accepting(self, session: SessionHandle) -> None:
-        session.stop_accepting()
+        session.stop_accepting(self.clock.now())
         if self.observer is not None:
             self._changed_sessions[session] = None
 

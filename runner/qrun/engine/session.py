@@ -86,6 +86,8 @@ class SessionHandle:
         self.started_at: float | None = None
         self.activated_at: float | None = None
         self.closed_at: float | None = None
+        #: When it stopped accepting jobs (a session still running them then drains).
+        self.closing_at: float | None = None
         self.last_job_started: float | None = None
         self.last_job_completed: float | None = None
         self.outstanding = 0  # jobs queued or running
@@ -171,5 +173,7 @@ class SessionHandle:
         self.transitions.append((state, now))
         return True
 
-    def stop_accepting(self) -> None:
+    def stop_accepting(self, now: float) -> None:
+        if self._accepting:
+            self.closing_at = now
         self._accepting = False

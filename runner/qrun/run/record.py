@@ -10,6 +10,7 @@ Layout (documented for users in ``docs/record.md``)::
       summary.md        a short human summary
       histograms/*.png  one per sampler PUB and classical register
       plots/*.png       one convergence plot per iterative workload
+      report.html       the report a reviewer opens in a browser (written last)
 
 :func:`build_record` makes the whole record as values from a run's outcome, without
 changing the outcome; :func:`write_record` puts those values on disk, in one place.
@@ -404,4 +405,7 @@ def write_record(outcome: RunOutcome, folder: Path) -> RunRecord:
         for histogram in record.histograms:
             with _replacing(folder / histogram.path) as partial:
                 write_histogram(histogram.counts, histogram.title, partial)
+    from qrun.report import write_report
+
+    write_report(folder, dict(record.run), dict(record.document))
     return record

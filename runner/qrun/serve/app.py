@@ -11,6 +11,8 @@ Paths (all on one port):
 - ``/api/v1/…`` — the Runtime API. Each request needs a bearer token and a ``Service-CRN``
   the token reaches; what it sees is scoped to that instance.
 - ``/admin/v1/…`` — the admin API, on a virtual clock only (:mod:`.admin`);
+- ``GET /`` — the Workloads page, and ``GET /workloads/view`` what it shows
+  (:mod:`.workloads_page`);
 - ``GET /health`` — liveness; ``GET /openapi.json`` — the OpenAPI 3.1 description of all of
   the above, shipped as data beside this module (a test keeps it equal to the routes).
 
@@ -39,6 +41,7 @@ from qrun.serve.errors import ApiError, error_body, error_response
 from qrun.serve.requestlog import RequestLog
 from qrun.serve.runtime import ROUTES as RUNTIME_ROUTES
 from qrun.serve.state import ServeState, read_body, read_json, serve_state
+from qrun.serve.workloads_page import ROUTES as PAGE_ROUTES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -190,6 +193,7 @@ def create_app(
             Route(f"{api}/backends/{{name}}/status", _status, methods=["GET"]),
             *RUNTIME_ROUTES,
             *ADMIN_ROUTES,
+            *PAGE_ROUTES,
         ],
         exception_handlers={
             ApiError: _api_error,
