@@ -33,8 +33,8 @@ def main(args: argparse.Namespace) -> int:
     from qrun.errors import EXIT_OK, about
     from qrun.manifest.load import load_manifest
     from qrun.providers import Service
-    from qrun.reporting.markdown import render_plan_markdown
-    from qrun.reporting.planned import plan_view
+    from qrun.pullrequest.markdown import render_plan_markdown
+    from qrun.pullrequest.planned import plan_view
     from qrun.run.review import render_plan
 
     with about(str(args.manifest)):

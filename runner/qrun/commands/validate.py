@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(render_json(issues) + "\n")
     elif args.format == "github" and issues:
-        from qrun.reporting.annotations import render_github
+        from qrun.pullrequest.annotations import render_github
 
         sys.stdout.write(render_github(issues) + "\n")
     elif issues:

@@ -147,7 +147,7 @@ def _totals(view: PlanView) -> PlanTotals:
 def _plan(
     manifest: Manifest, shown: str, overrides: Service | None
 ) -> tuple[PlanView | None, str | None]:
-    from qrun.reporting.planned import plan_view
+    from qrun.pullrequest.planned import plan_view
 
     try:
         return plan_view(manifest, overrides), None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from qrun.reporting.markdown import cell, qpu_time, warning_lines
+from qrun.pullrequest.markdown import cell, qpu_time, warning_lines
 
 if TYPE_CHECKING:
     from qrun.comparison.manifests import Change, ManifestDiff, PlanTotals
