@@ -27,6 +27,7 @@ from qrun.manifest.model import (
     SamplerPub,
 )
 from qrun.run.circuits import build_circuits
+from qrun.run.simulation import plan_simulation
 from qrun.run.transpilation import preset_pass_manager
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from qiskit.transpiler import Target
 
     from qrun.manifest.diagnostics import Issue
-    from qrun.manifest.model import Circuit
+    from qrun.manifest.model import JSON, Circuit
     from qrun.providers import ExecutionMode, Provider, ResolvedBackend
     from qrun.workloads.planning import PlannedWorkload
 
@@ -92,6 +93,7 @@ class Plan:
     circuits: Mapping[str, QuantumCircuit]  # ISA circuits by name
     primitives: tuple[PlannedPrimitive, ...]
     workloads: tuple[PlannedWorkload, ...] = ()
+    simulation: Mapping[str, JSON] | None = None  # what a local simulation applies
 
     @property
     def jobs(self) -> int:
@@ -402,6 +404,7 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
     specs = {name: spec for name, spec in manifest.circuits.items() if name in used}
     logical = {name: circuit for name, circuit in built.items() if name in used}
     isa = _transpile(logical, specs, backend, manifest, issues)
+    simulation = plan_simulation(manifest, backend, isa, issues, logical)
     target = _target(backend)
     primitives: list[PlannedPrimitive] = []
     for primitive in manifest.primitives:
@@ -437,4 +440,5 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         circuits=isa,
         primitives=tuple(primitives),
         workloads=workloads,
+        simulation=simulation,
     )

@@ -1,0 +1,199 @@
+"""How the local provider computes a job: Aer with the manifest's options, on the qubits
+each circuit touches, with those qubits' noise.
+
+:class:`LocalSimulation` travels with every job the local provider submits (it is the
+engine's :class:`~qrun.engine.work.Simulation`), into worker and workload processes
+alike. For each PUB it reduces the ISA circuit to its touched qubits
+(:mod:`qrun.providers.reduction`), chooses the method
+(:func:`~qrun.providers.memory.choose_method`), and runs Aer's primitive on a simulator
+built with the manifest's options and, for a fake backend, the device noise of those
+qubits. Results keep the shape and bit order the whole device would have given.
+
+Reductions are cached per circuit and observables object (a job's circuits are usually
+the very objects of the job before), and simulators per qubit set and method: the noise
+model of a few qubits is built from the device's target restricted to them, in a
+fraction of the time the whole device's takes.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from qrun.engine.work import Outcome
+from qrun.providers.memory import choose_method, machine_budget
+from qrun.providers.reduction import reduce_circuit, reduce_noise, reduce_observables
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from qiskit.circuit import QuantumCircuit
+    from qiskit.primitives import PrimitiveResult
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+    from qiskit.primitives.containers.observables_array import ObservablesArray
+    from qiskit.primitives.containers.sampler_pub import SamplerPub
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.primitives import EstimatorV2, SamplerV2
+
+    from qrun.engine.work import Work
+    from qrun.providers.reduction import Reduced
+    from qrun.providers.simulator import SimulatorSettings
+
+__all__ = ["LocalSimulation"]
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+#: Reductions kept per process (circuits and observables of the jobs of a run).
+_CACHED = 256
+
+
+class _ByObject(Generic[Key, Value]):
+    """Values computed from objects, found again by the object's identity while it lives."""
+
+    def __init__(self, compute: Callable[[Key], Value]) -> None:
+        self._compute = compute
+        self._entries: OrderedDict[int, tuple[weakref.ref[Key], Value]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, key: Key) -> Value:
+        with self._lock:
+            entry = self._entries.get(id(key))
+            if entry is not None and entry[0]() is key:
+                self._entries.move_to_end(id(key))
+                return entry[1]
+        value = self._compute(key)
+        with self._lock:
+            self._entries[id(key)] = (weakref.ref(key), value)
+            while len(self._entries) > _CACHED:
+                self._entries.popitem(last=False)
+        return value
+
+
+_reduced: _ByObject[QuantumCircuit, Reduced] = _ByObject(reduce_circuit)
+
+
+@dataclass(frozen=True)
+class LocalSimulation:
+    """The simulation of one backend's jobs with the manifest's simulator settings."""
+
+    backend: str
+    settings: SimulatorSettings
+    noisy: bool  # a fake backend: its device noise applies
+
+    def run(self, work: Work) -> Outcome:
+        """Compute ``work``; a failure inside the simulator becomes the job's error."""
+        if work.program == "executor":
+            from qrun.engine.simulation import run_work
+
+            return run_work(replace(work, simulation=None))
+        try:
+            return Outcome(result=self._compute(work))
+        except Exception as error:  # noqa: BLE001 - any simulator failure fails the job
+            return Outcome(error=f"{type(error).__name__}: {error}")
+
+    def prime(self) -> None:
+        """Load what every job needs (the device's snapshot) now, before processes fork."""
+        if self.noisy:
+            from qrun.engine.backends import backend_spec
+
+            _ = backend_spec(self.backend).fake
+
+    def _compute(self, work: Work) -> PrimitiveResult[object]:
+        from qiskit.primitives import PrimitiveResult
+        from qiskit.primitives.containers.estimator_pub import EstimatorPub
+        from qiskit.primitives.containers.sampler_pub import SamplerPub
+
+        budget = machine_budget(self.settings)
+        groups: dict[tuple[tuple[int, ...], str], list[tuple[int, SamplerPub | EstimatorPub]]] = {}
+        for index, pub in enumerate(work.pubs):
+            assert isinstance(pub, SamplerPub | EstimatorPub)
+            reduced = _reduced(pub.circuit)
+            choice = choose_method(self.settings, reduced.circuit, noisy=self.noisy, budget=budget)
+            small: SamplerPub | EstimatorPub
+            if isinstance(pub, SamplerPub):
+                small = SamplerPub(reduced.circuit, pub.parameter_values, pub.shots, validate=False)
+            else:
+                observables = _observables(pub.observables, reduced)
+                small = EstimatorPub(
+                    reduced.circuit,
+                    observables,
+                    pub.parameter_values,
+                    pub.precision,
+                    validate=False,
+                )
+            qubits = reduced.qubits if self.noisy else ()
+            groups.setdefault((qubits, choice.method), []).append((index, small))
+        results: list[object] = [None] * len(work.pubs)
+        for (qubits, method), members in groups.items():
+            primitive = _primitive(
+                work.program, self.backend, self.settings, qubits, method, work.seed
+            )
+            compute = getattr(primitive, "_run", None)
+            pubs = [pub for _, pub in members]
+            found = compute(pubs) if callable(compute) else primitive.run(pubs).result()
+            for (index, _), result in zip(members, found, strict=True):
+                results[index] = result
+        return PrimitiveResult(results, metadata={"version": 2})
+
+
+def _observables(observables: ObservablesArray, reduced: Reduced) -> ObservablesArray:
+    if reduced.whole:
+        return observables
+    return _reduced_observables(observables)(reduced)
+
+
+def _reduce_for(observables: ObservablesArray) -> Callable[[Reduced], ObservablesArray]:
+    seen: dict[tuple[int, ...], ObservablesArray] = {}
+
+    def reduce(reduced: Reduced) -> ObservablesArray:
+        found = seen.get(reduced.qubits)
+        if found is None:
+            found = seen[reduced.qubits] = reduce_observables(
+                observables, reduced.qubits, reduced.num_qubits
+            )
+        return found
+
+    return reduce
+
+
+_reduced_observables: _ByObject[ObservablesArray, Callable[[Reduced], ObservablesArray]] = (
+    _ByObject(_reduce_for)
+)
+
+
+@lru_cache(maxsize=64)
+def _simulator(
+    backend: str, settings: SimulatorSettings, qubits: tuple[int, ...], method: str, noisy: bool
+) -> AerSimulator:
+    from qiskit_aer import AerSimulator
+
+    from qrun.engine.backends import backend_spec
+
+    options = settings.aer_options(method)
+    fake = backend_spec(backend).fake if noisy else None
+    if fake is None:
+        return AerSimulator(**options)
+    return AerSimulator(noise_model=reduce_noise(fake.target, qubits), **options)
+
+
+@lru_cache(maxsize=64)
+def _primitive(  # noqa: PLR0917 - a cache key: every argument is one
+    program: str,
+    backend: str,
+    settings: SimulatorSettings,
+    qubits: tuple[int, ...],
+    method: str,
+    seed: int | None,
+) -> SamplerV2 | EstimatorV2:
+    from qiskit_aer.primitives import EstimatorV2, SamplerV2
+
+    simulator = _simulator(backend, settings, qubits, method, bool(qubits))
+    if program == "sampler":
+        return SamplerV2.from_backend(simulator, seed=seed)
+    run_options = {} if seed is None else {"seed_simulator": seed}
+    return EstimatorV2.from_backend(simulator, options={"run_options": run_options})
