@@ -29,6 +29,7 @@ ENVIRONMENT_PREFIX = "QRUN_LIMIT_"
 _WHAT = {
     "qubits": ("qubits or bits", "for one circuit"),
     "parameter_sets": ("parameter sets", "for one PUB"),
+    "operations": ("operations (estimated)", "for one library circuit"),
 }
 
 
@@ -41,6 +42,9 @@ class Limits:
     qubits: int = 1024
     #: Parameter sets one PUB binds (a ``linspace``'s ``num``, a ``random`` shape).
     parameter_sets: int = 1_000_000
+    #: Operations a library circuit is estimated to hold, judged from its arguments
+    #: before it is built (``quantum_volume`` of width 1,000 holds half a million).
+    operations: int = 250_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:

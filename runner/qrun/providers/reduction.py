@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import numpy as np
+    from numpy.typing import NDArray
     from qiskit.circuit import QuantumCircuit
     from qiskit.primitives.containers.observables_array import ObservablesArray
     from qiskit.quantum_info import SparseObservable
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Reduced",
+    "ReducedObservables",
     "active_qubits",
     "reduce_circuit",
     "reduce_noise",
@@ -141,25 +144,39 @@ def reduce_observable(
                 indices.append(new)
         if coefficient != 0:
             terms.append(("".join(label), indices, coefficient))
-    if not terms:
-        return SparseObservable.zero(len(qubits))
     return SparseObservable.from_sparse_list(terms, num_qubits=len(qubits))
+
+
+@dataclass(frozen=True)
+class ReducedObservables:
+    """An estimator PUB's observables reduced; where one reduces to zero (an ``X`` on an
+    idle qubit in every term), it stands as the identity and ``zero`` marks it, for its
+    expectation value is then 0 (an observables array cannot hold a zero observable)."""
+
+    observables: ObservablesArray
+    zero: NDArray[np.bool_] | None
 
 
 def reduce_observables(
     observables: ObservablesArray, qubits: Sequence[int], num_qubits: int
-) -> ObservablesArray:
+) -> ReducedObservables:
     """Every observable of an estimator PUB reduced (see :func:`reduce_observable`)."""
     import numpy as np
     from qiskit.primitives.containers.observables_array import ObservablesArray
+    from qiskit.quantum_info import SparseObservable
 
     if len(qubits) == num_qubits:
-        return observables
+        return ReducedObservables(observables, None)
     array = observables.sparse_observables_array()
     reduced = np.empty(array.shape, dtype=object)
+    zero = np.zeros(array.shape, dtype=bool)
     for index in np.ndindex(array.shape):
-        reduced[index] = reduce_observable(array[index], qubits, num_qubits)
-    return ObservablesArray(reduced)
+        observable = reduce_observable(array[index], qubits, num_qubits).simplify()
+        if observable == SparseObservable.zero(len(qubits)):
+            zero[index] = True
+            observable = SparseObservable.identity(len(qubits))
+        reduced[index] = observable
+    return ReducedObservables(ObservablesArray(reduced), zero if zero.any() else None)
 
 
 def reduce_target(target: Target, qubits: Sequence[int]) -> Target:

@@ -26,11 +26,18 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from qrun.engine.work import Outcome
 from qrun.providers.memory import choose_method, machine_budget
-from qrun.providers.reduction import reduce_circuit, reduce_noise, reduce_observables
+from qrun.providers.reduction import (
+    ReducedObservables,
+    reduce_circuit,
+    reduce_noise,
+    reduce_observables,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
+    from numpy.typing import NDArray
     from qiskit.circuit import QuantumCircuit
     from qiskit.primitives import PrimitiveResult
     from qiskit.primitives.containers.estimator_pub import EstimatorPub
@@ -109,6 +116,7 @@ class LocalSimulation:
         from qiskit.primitives.containers.sampler_pub import SamplerPub
 
         budget = machine_budget(self.settings)
+        zeros: dict[int, NDArray[np.bool_]] = {}  # observables that reduce to zero, by PUB
         groups: dict[tuple[tuple[int, ...], str], list[tuple[int, SamplerPub | EstimatorPub]]] = {}
         for index, pub in enumerate(work.pubs):
             assert isinstance(pub, SamplerPub | EstimatorPub)
@@ -121,11 +129,13 @@ class LocalSimulation:
                 observables = _observables(pub.observables, reduced)
                 small = EstimatorPub(
                     reduced.circuit,
-                    observables,
+                    observables.observables,
                     pub.parameter_values,
                     pub.precision,
                     validate=False,
                 )
+                if observables.zero is not None:
+                    zeros[index] = observables.zero
             qubits = reduced.qubits if self.noisy else ()
             groups.setdefault((qubits, choice.method), []).append((index, small))
         results: list[object] = [None] * len(work.pubs)
@@ -137,20 +147,31 @@ class LocalSimulation:
             pubs = [pub for _, pub in members]
             found = compute(pubs) if callable(compute) else primitive.run(pubs).result()
             for (index, _), result in zip(members, found, strict=True):
+                if index in zeros:
+                    _zero(result, zeros[index])
                 results[index] = result
         return PrimitiveResult(results, metadata={"version": 2})
 
 
-def _observables(observables: ObservablesArray, reduced: Reduced) -> ObservablesArray:
+def _zero(result: object, zero: NDArray[np.bool_]) -> None:
+    """Set the expectation values of observables that reduced to zero to 0."""
+    import numpy as np
+
+    evs = getattr(getattr(result, "data", None), "evs", None)
+    if isinstance(evs, np.ndarray):
+        evs[np.broadcast_to(zero, evs.shape)] = 0.0
+
+
+def _observables(observables: ObservablesArray, reduced: Reduced) -> ReducedObservables:
     if reduced.whole:
-        return observables
+        return ReducedObservables(observables, None)
     return _reduced_observables(observables)(reduced)
 
 
-def _reduce_for(observables: ObservablesArray) -> Callable[[Reduced], ObservablesArray]:
-    seen: dict[tuple[int, ...], ObservablesArray] = {}
+def _reduce_for(observables: ObservablesArray) -> Callable[[Reduced], ReducedObservables]:
+    seen: dict[tuple[int, ...], ReducedObservables] = {}
 
-    def reduce(reduced: Reduced) -> ObservablesArray:
+    def reduce(reduced: Reduced) -> ReducedObservables:
         found = seen.get(reduced.qubits)
         if found is None:
             found = seen[reduced.qubits] = reduce_observables(
@@ -161,7 +182,7 @@ def _reduce_for(observables: ObservablesArray) -> Callable[[Reduced], Observable
     return reduce
 
 
-_reduced_observables: _ByObject[ObservablesArray, Callable[[Reduced], ObservablesArray]] = (
+_reduced_observables: _ByObject[ObservablesArray, Callable[[Reduced], ReducedObservables]] = (
     _ByObject(_reduce_for)
 )
 

@@ -109,12 +109,18 @@ def plan_simulation(
                 source.issue(
                     method_path,
                     f"method {choice.method!r} cannot simulate circuit {name!r} "
-                    f"({source.file}:{line}:{column}): it {why}",
+                    f"(line {line}, column {column}): it {why}",
                 )
             )
             continue
         if choice.bytes is not None and choice.bytes > budget.bytes:
-            fits = fitting_method(reduced.circuit, noisy=noisy)
+            fits = fitting_method(reduced.circuit, settings, noisy=noisy, budget=budget)
+            advice = (
+                f"the {fits} method would fit: set backend.options.method: {fits}"
+                if fits is not None and fits != choice.method
+                else "no method would fit: simulate fewer qubits, or cap "
+                "matrix_product_state_max_bond_dimension for an approximate simulation"
+            )
             issues.append(
                 source.issue(
                     spec.path,
@@ -122,7 +128,7 @@ def plan_simulation(
                     f"the {choice.method} method needs about {describe_bytes(choice.bytes)}, "
                     f"more than the {describe_bytes(budget.bytes)} this machine has for it "
                     f"({budget.source}; {describe_bytes(budget.available)} available); "
-                    f"the {fits} method would fit: set backend.options.method: {fits}",
+                    f"{advice}",
                 )
             )
             continue
