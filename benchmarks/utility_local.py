@@ -41,7 +41,7 @@ def _ghz(width: int) -> str:
 
 
 def _kicked_ising(width: int, steps: int) -> str:
-    lines: list[str] = []
+    lines = ["gate rzz(t) a, b { cx a, b; rz(t) b; cx a, b; }"]  # not in stdgates.inc
     for _ in range(steps):
         lines += [f"rx(0.7) q[{i}];" for i in range(width)]
         lines += [f"rzz(-1.5707963267948966) q[{i}], q[{i + 1}];" for i in range(0, width - 1, 2)]

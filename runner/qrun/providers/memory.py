@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from qiskit.circuit import Operation, QuantumCircuit
 
     from qrun.providers.simulator import SimulatorSettings
@@ -193,8 +195,16 @@ def _estimate(method: str, circuit: QuantumCircuit, settings: SimulatorSettings)
     return simulation_bytes(method, circuit.num_qubits, settings.precision)
 
 
+#: Memory any machine has for a simulation: below it the budget is not asked for.
+SMALL = 64 * 2**20
+
+
 def choose_method(
-    settings: SimulatorSettings, circuit: QuantumCircuit, *, noisy: bool, budget: Budget
+    settings: SimulatorSettings,
+    circuit: QuantumCircuit,
+    *,
+    noisy: bool,
+    budget: Budget | Callable[[], Budget],
 ) -> Choice:
     """The method ``circuit`` (already reduced to its touched qubits) runs with, and
     its estimated memory.
@@ -202,14 +212,17 @@ def choose_method(
     A method set in the manifest is kept. For ``automatic``: Aer's own choice while a
     state vector fits (it picks the stabilizer or density matrix method where they are
     cheaper); beyond that the stabilizer method for a Clifford circuit without noise,
-    else a matrix product state.
+    else a matrix product state. ``budget`` may be a function, asked only for a circuit
+    larger than :data:`SMALL` (so small jobs never query the machine).
     """
     qubits = circuit.num_qubits
     method = settings.method
     if method != "automatic":
         return Choice(method, qubits, _estimate(method, circuit, settings), False)
     needed = simulation_bytes("statevector", qubits, settings.precision)
-    if needed is not None and needed <= budget.bytes:
+    if needed is not None and (
+        needed <= SMALL or needed <= (budget if isinstance(budget, Budget) else budget()).bytes
+    ):
         return Choice("automatic", qubits, needed, True)
     if not noisy and is_clifford(circuit):
         return Choice("stabilizer", qubits, None, True)

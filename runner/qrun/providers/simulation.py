@@ -21,7 +21,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from qrun.engine.work import Outcome
@@ -115,7 +115,7 @@ class LocalSimulation:
         from qiskit.primitives.containers.estimator_pub import EstimatorPub
         from qiskit.primitives.containers.sampler_pub import SamplerPub
 
-        budget = machine_budget(self.settings)
+        budget = cache(partial(machine_budget, self.settings))  # asked once, if at all
         zeros: dict[int, NDArray[np.bool_]] = {}  # observables that reduce to zero, by PUB
         groups: dict[tuple[tuple[int, ...], str], list[tuple[int, SamplerPub | EstimatorPub]]] = {}
         for index, pub in enumerate(work.pubs):
