@@ -32,6 +32,7 @@ from qrun.providers.reduction import (
     reduce_noise,
     reduce_observables,
 )
+from qrun.providers.simulator import METHODS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,11 +105,14 @@ class LocalSimulation:
             return Outcome(error=f"{type(error).__name__}: {error}")
 
     def prime(self) -> None:
-        """Load what every job needs (the device's snapshot) now, before processes fork."""
+        """Build what jobs need now, before processes fork: the device's snapshot, or the
+        ideal simulator (a noisy one depends on the qubits a circuit touches)."""
         if self.noisy:
             from qrun.engine.backends import backend_spec
 
             _ = backend_spec(self.backend).fake
+        elif self.settings.method in METHODS:
+            _simulator(self.backend, self.settings, (), self.settings.method, False)
 
     def _compute(self, work: Work) -> PrimitiveResult[object]:
         from qiskit.primitives import PrimitiveResult

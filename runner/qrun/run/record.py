@@ -262,7 +262,7 @@ def run_document(
             "provider": backend.provider,
             "chosen_by": backend.chosen_by,
             "num_qubits": backend.num_qubits,
-            "simulator": plan.simulation,
+            **({} if plan.simulation is None else {"simulator": plan.simulation}),
         },
         "execution": {
             "requested_mode": plan.mode,
