@@ -82,7 +82,7 @@ if TYPE_CHECKING:
     from qrun.engine.backends import BackendSpec
     from qrun.engine.executor import Executor
     from qrun.engine.session import SessionState
-    from qrun.engine.work import Outcome, Program
+    from qrun.engine.work import Outcome, Program, Simulation
     from qrun.manifest.model import ExecutionMode
 
 __all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "Engine"]
@@ -166,10 +166,16 @@ class Engine:
             return self._backend(name).capacity
 
     def work(
-        self, program: Program, pubs: Sequence[object], *, backend: str, options: JobOptions
+        self,
+        program: Program,
+        pubs: Sequence[object],
+        *,
+        backend: str,
+        options: JobOptions,
+        simulation: Simulation | None = None,
     ) -> Work:
         """What a job submitted with these arguments computes (see :meth:`submit`)."""
-        return _work(program, pubs, backend, options)
+        return replace(_work(program, pubs, backend, options), simulation=simulation)
 
     def instance(self, name: str) -> Instance:
         """The instance called ``name``."""
@@ -284,6 +290,7 @@ class Engine:
         options: JobOptions | None = None,
         duration: float | None = None,
         place: str | None = None,
+        simulation: Simulation | None = None,
     ) -> JobHandle:
         """Queue a job; it starts when the backend's scheduling rules allow.
 
@@ -291,15 +298,16 @@ class Engine:
         ``QuantumProgram`` of an ``executor`` job; a PUB without shots or precision gets
         them from ``options`` (:meth:`JobOptions.shots`, :meth:`JobOptions.precision`),
         and the job carries ``options.job_tags``. ``place`` names where the executor
-        computes it (:attr:`~qrun.engine.work.Work.place`).
+        computes it (:attr:`~qrun.engine.work.Work.place`); ``simulation``, how
+        (:attr:`~qrun.engine.work.Work.simulation`).
         """
         if duration is not None and not (math.isfinite(duration) and duration >= 0):
             raise QrunError(f"a job's duration must be a non-negative number, got {duration!r}")
         limits = self.instance(instance)
         options = options if options is not None else JobOptions()
         work = _work(program, pubs, backend, options)
-        if place is not None:
-            work = replace(work, place=place)
+        if place is not None or simulation is not None:
+            work = replace(work, place=place, simulation=simulation)
         with self.lock:
             queue = self._backend(backend)
             session = None if session_id is None else self.session(session_id)

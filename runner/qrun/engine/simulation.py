@@ -30,6 +30,8 @@ __all__ = ["run_work"]
 
 def run_work(work: Work) -> Outcome:
     """Compute ``work``; a failure inside the simulator becomes the job's error reason."""
+    if work.simulation is not None:
+        return work.simulation.run(work)
     if work.program == "executor":
         return _run_program(work)
     try:

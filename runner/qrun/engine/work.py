@@ -9,7 +9,7 @@ primitives of qiskit-ibm-runtime) carries one ``QuantumProgram`` and ends with a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from qrun.manifest.model import DEFAULT_PRECISION, DEFAULT_SHOTS, JobOptions
 
@@ -20,9 +20,24 @@ if TYPE_CHECKING:
     from qiskit_ibm_runtime.quantum_program import QuantumProgram
     from qiskit_ibm_runtime.results import QuantumProgramResult
 
-__all__ = ["DEFAULT_PRECISION", "DEFAULT_SHOTS", "JobOptions", "Outcome", "Program", "Work"]
+__all__ = [
+    "DEFAULT_PRECISION",
+    "DEFAULT_SHOTS",
+    "JobOptions",
+    "Outcome",
+    "Program",
+    "Simulation",
+    "Work",
+]
 
 Program = Literal["sampler", "estimator", "executor"]
+
+
+class Simulation(Protocol):
+    """How a provider has a job computed instead of on the backend's default simulator
+    (its simulator options applied, say). It travels with the work, so it must pickle."""
+
+    def run(self, work: Work) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,7 @@ class Work:
     pubs: tuple[SamplerPub, ...] | tuple[EstimatorPub, ...] | tuple[QuantumProgram]
     seed: int | None = None
     place: str | None = None
+    simulation: Simulation | None = None  # None: the backend's default simulator
 
 
 @dataclass(frozen=True)

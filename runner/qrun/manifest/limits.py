@@ -31,6 +31,7 @@ _WHAT = {
     "parameter_sets": ("parameter sets", "for one PUB"),
     "shots": ("shots", "for one parameter set and measurement setting of a PUB"),
     "library_area": ("qubits × layers (width times depth or reps)", "for one library circuit"),
+    "operations": ("operations (estimated)", "for one library circuit"),
 }
 
 
@@ -49,6 +50,9 @@ class Limits:
     #: A library circuit's width times its layers (the product of its ``depth`` and
     #: ``reps`` arguments): what building and transpiling it costs grows with both.
     library_area: int = 2_000
+    #: Operations a library circuit is estimated to hold, judged from its arguments
+    #: before it is built (``quantum_volume`` of width 1,000 holds half a million).
+    operations: int = 250_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:

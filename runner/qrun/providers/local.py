@@ -3,6 +3,11 @@
 Sessions and batches are the engine's, so their ``status()`` and ``details()`` follow the
 documented lifecycle; jobs compute on Aer (with the fake backend's noise for ``fake_*``).
 
+Every job is computed by a :class:`~qrun.providers.simulation.LocalSimulation`: Aer with
+the manifest's ``backend.options`` applied, on the qubits each circuit touches. ``aer``
+transpiles for an ideal target without a qubit count, so a circuit keeps its width and
+the plan's memory estimate, not the target, decides what fits.
+
 Concurrent workloads run each optimiser in a process of its own that also computes its
 jobs (:mod:`qrun.providers.forked`), where the provider builds its own engine on the
 system clock: there a job ends the moment it is computed. On a backend that runs several
@@ -12,15 +17,20 @@ engine given to the provider keeps its executor, and the optimisers run on threa
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from qrun.errors import BackendError
 from qrun.providers.base import ResolvedBackend
+from qrun.providers.simulation import LocalSimulation
+from qrun.providers.simulator import METHODS, SimulatorSettings, available, method_operations
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from qiskit.primitives import PrimitiveResult
+    from qiskit.transpiler import Target
 
     from qrun.clock import Clock
     from qrun.engine import Engine, JobHandle, PlacingExecutor, SessionHandle
@@ -29,7 +39,35 @@ if TYPE_CHECKING:
     from qrun.providers.base import Hosting, Job, Submission
     from qrun.providers.forked import Forks
 
-__all__ = ["LocalChannel", "LocalProvider"]
+__all__ = ["LocalBackend", "LocalChannel", "LocalProvider"]
+
+
+@dataclass(frozen=True)
+class LocalBackend(ResolvedBackend):
+    """A backend of the local provider, with the simulator settings its jobs run with."""
+
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+
+    @property
+    def simulation(self) -> LocalSimulation:
+        """How this backend's jobs are computed."""
+        return LocalSimulation(self.name, self.simulator, noisy=self.kind == "fake")
+
+
+@cache
+def _ideal_target(method: str) -> Target:
+    """Aer's ideal target for ``method`` (the operations that method simulates) without a
+    qubit count: a circuit transpiled for it keeps its own width."""
+    from qiskit.transpiler import Target
+    from qiskit_aer import AerSimulator
+
+    aer = AerSimulator().target
+    simulated = method_operations(method)
+    target = Target(description=f"aer ({method})", num_qubits=None)
+    for name in aer.operation_names:
+        if name in simulated:
+            target.add_instruction(aer.operation_from_name(name), name=name)
+    return target
 
 
 class _LocalJob:
@@ -69,8 +107,10 @@ class LocalChannel:
         hosting: Callable[[LocalChannel], Hosting] | None = None,
         place: str | None = None,
         ended: Callable[[Job], None] | None = None,
+        simulation: LocalSimulation | None = None,
     ) -> None:
         self._engine = engine
+        self._simulation = simulation  # how its jobs are computed (None: the engine's way)
         self._backend = backend
         self._instance = instance
         self._mode: ExecutionMode = mode
@@ -107,6 +147,7 @@ class LocalChannel:
             session_id=self.session_id,
             options=options,
             place=self._place,
+            simulation=self._simulation,
         )
         job = _LocalJob(handle)
         ended = self._ended
@@ -149,6 +190,7 @@ class LocalChannel:
             self._session,
             place=place,
             ended=ended,
+            simulation=self._simulation,
         )
 
     @property
@@ -159,7 +201,11 @@ class LocalChannel:
     def work(self, submission: Submission) -> Work:
         """What a job submitted through this channel with ``submission`` computes."""
         return self._engine.work(
-            submission.kind, submission.pubs, backend=self._backend, options=submission.options
+            submission.kind,
+            submission.pubs,
+            backend=self._backend,
+            options=submission.options,
+            simulation=self._simulation,
         )
 
 
@@ -204,12 +250,19 @@ class LocalProvider:
             raise BackendError(f"the local provider cannot run a {backend.kind!r} backend")
         name = backend.name
         target = self.engine.backend_spec(name).target  # BackendError for an unknown name
-        return ResolvedBackend(
+        settings = SimulatorSettings.from_options(backend.options)
+        if backend.kind == "aer":
+            method = settings.method
+            if method not in METHODS or method not in ("automatic", *available()[0]):
+                method = "automatic"  # planning reports the method as unavailable
+            target = _ideal_target(method)
+        return LocalBackend(
             name=name,
             kind=backend.kind,
             provider=self.name,
             transpile_for=target,
             num_qubits=target.num_qubits,
+            simulator=settings,
         )
 
     def open(
@@ -220,8 +273,17 @@ class LocalProvider:
             session = self.engine.open_session(
                 backend.name, instance=self.instance, mode=mode, max_time=max_time
             )
+        simulation = backend.simulation if isinstance(backend, LocalBackend) else None
+        if simulation is not None:
+            simulation.prime()
         return LocalChannel(
-            self.engine, backend.name, self.instance, mode, session, hosting=self._hosting
+            self.engine,
+            backend.name,
+            self.instance,
+            mode,
+            session,
+            hosting=self._hosting,
+            simulation=simulation,
         )
 
     def _hosting(self, channel: LocalChannel) -> Hosting:

@@ -1,9 +1,11 @@
 """Building Qiskit circuits from a manifest's ``circuits`` section.
 
 A circuit comes from OpenQASM 2 or 3 text written in the manifest, from a ``.qasm``
-file beside it, or from a function of ``qiskit.circuit.library``. What only Qiskit can
-judge (QASM syntax, an unknown library function, arguments it rejects) becomes an
-:class:`~qrun.manifest.diagnostics.Issue` at the circuit's place in the manifest.
+file beside it, or from a function of ``qiskit.circuit.library`` (whose size is estimated
+from its arguments and held against the ``operations`` limit before it is built). What
+only Qiskit can judge (QASM syntax, an unknown library function, arguments it rejects)
+becomes an :class:`~qrun.manifest.diagnostics.Issue` at the circuit's place in the
+manifest.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from qrun.manifest.diagnostics import Issue
+from qrun.manifest.limits import Limits
 from qrun.manifest.model import (
     Circuit,
     LibrarySource,
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
     from qrun.manifest.model import SourceMap
 
-__all__ = ["CircuitError", "build_circuit", "build_circuits"]
+__all__ = ["CircuitError", "build_circuit", "build_circuits", "estimated_operations"]
 
 
 class CircuitError(Exception):
@@ -107,6 +110,59 @@ def _from_qasm(text: str, version: int, path: str) -> QuantumCircuit:
         raise _qasm3_error(error, text, path) from error
 
 
+#: Library functions of the ``n_local`` family: rotation layers between entangling ones.
+_LAYERED = frozenset(
+    {
+        "efficient_su2",
+        "real_amplitudes",
+        "excitation_preserving",
+        "pauli_two_design",
+        "n_local",
+        "EfficientSU2",
+        "RealAmplitudes",
+        "ExcitationPreserving",
+        "PauliTwoDesign",
+        "NLocal",
+        "TwoLocal",
+    }
+)
+
+
+def _whole(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def estimated_operations(function: str, arguments: Mapping[str, object]) -> int:
+    """About how many operations a library circuit holds once built and transpiled,
+    judged from its arguments alone (so before anything is built).
+
+    The width is the largest ``*qubit*`` or ``width`` argument, the layers the largest of
+    ``depth`` and ``reps``. ``quantum_volume`` holds ``depth`` layers of ``width/2``
+    two-qubit unitaries (each about ten gates once synthesised); a layered ansatz
+    (``efficient_su2``, ``n_local``, ...) rotation layers of ``width`` gates between
+    entangling layers of ``width`` gates, or ``width**2/2`` with full entanglement;
+    anything else ``width`` per layer.
+    """
+    width = max(
+        (
+            _whole(value)
+            for name, value in arguments.items()
+            if "qubit" in name.lower() or name == "width"
+        ),
+        default=0,
+    )
+    if function in ("quantum_volume", "QuantumVolume"):
+        depth = _whole(arguments.get("depth")) or width
+        return 10 * depth * (width // 2)
+    layers = max(_whole(arguments.get("depth")), _whole(arguments.get("reps")), 1)
+    if function in _LAYERED:
+        reps = _whole(arguments.get("reps")) or 3
+        entanglement = arguments.get("entanglement", "full" if "local" in function.lower() else "")
+        entangling = width * (width - 1) // 2 if entanglement == "full" else width
+        return 2 * width * (reps + 1) + reps * entangling
+    return width * layers
+
+
 def _from_library(source: LibrarySource, path: str) -> QuantumCircuit:
     from qiskit import circuit
     from qiskit.circuit import QuantumCircuit, library
@@ -122,6 +178,10 @@ def _from_library(source: LibrarySource, path: str) -> QuantumCircuit:
         raise CircuitError(path, f"{source.function}(): {error}") from error
     except ValueError:  # no signature available (a compiled function): let the call judge
         pass
+    limits = Limits.from_environment()
+    too_large = limits.exceeded("operations", estimated_operations(source.function, arguments))
+    if too_large is not None:
+        raise CircuitError(path, f"{source.function}() would build about {too_large}")
     try:
         built = function(**arguments)
     except (TypeError, ValueError, circuit.CircuitError) as error:
@@ -130,6 +190,9 @@ def _from_library(source: LibrarySource, path: str) -> QuantumCircuit:
         raise CircuitError(
             path, f"qiskit.circuit.library.{source.function} does not build a circuit"
         )
+    too_large = limits.exceeded("operations", len(built.data))
+    if too_large is not None:  # the estimate missed: refuse before transpiling it
+        raise CircuitError(path, f"{source.function}() built {too_large}")
     return built
 
 

@@ -35,6 +35,7 @@ from qrun.manifest.operator import sparse_pauli_op
 from qrun.manifest.options import local_notes, runtime_notes
 from qrun.run.chaining import check_chains
 from qrun.run.circuits import build_circuits
+from qrun.run.simulation import plan_simulation
 from qrun.run.transpilation import preset_pass_manager
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from qiskit.transpiler import Target
 
     from qrun.manifest.diagnostics import Issue
-    from qrun.manifest.model import Circuit, PrimitiveKind, PrimitiveOptions
+    from qrun.manifest.model import JSON, Circuit, PrimitiveKind, PrimitiveOptions
     from qrun.manifest.options import OptionNote
     from qrun.providers import ExecutionMode, Provider, ResolvedBackend
     from qrun.workloads.planning import PlannedWorkload
@@ -124,6 +125,7 @@ class Plan:
         return tuple(use for use in self.options if not use.note.applied)
 
     max_ttl: float | None = None  # the instance's longest session, if known before opening
+    simulator: Mapping[str, JSON] | None = None  # what a local simulation applies
 
     @property
     def jobs(self) -> int:
@@ -477,6 +479,7 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
     specs = {name: spec for name, spec in manifest.circuits.items() if name in used}
     logical = {name: circuit for name, circuit in built.items() if name in used}
     isa = _transpile(logical, specs, backend, manifest, issues)
+    simulator = plan_simulation(manifest, backend, isa, issues, logical)
     target = _target(backend)
     primitives: list[PlannedPrimitive] = []
     for primitive in manifest.primitives:
@@ -516,4 +519,5 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         options=_option_uses(manifest, backend),
         simulation=_simulation(backend),
         max_ttl=provider.max_ttl,
+        simulator=simulator,
     )

@@ -263,6 +263,7 @@ def run_document(
             "provider": backend.provider,
             "chosen_by": backend.chosen_by,
             "num_qubits": backend.num_qubits,
+            **({} if plan.simulator is None else {"simulator": plan.simulator}),
         },
         "execution": {
             "requested_mode": plan.mode,
