@@ -146,8 +146,9 @@ class TestLibraryCircuitsAreSizedBeforeTheyAreBuilt:
     @pytest.mark.parametrize(
         ("function", "args", "estimate"),
         [
-            ("quantum_volume", "{num_qubits: 1000, depth: 1000}", "5,000,000"),
-            ("efficient_su2", "{num_qubits: 1000, reps: 1000}", "3,002,000"),
+            # (depth and reps left to their defaults: the area limit judges those written)
+            ("quantum_volume", "{num_qubits: 1000}", "5,000,000"),
+            ("efficient_su2", "{num_qubits: 1000, entanglement: full}", "1,506,500"),
             ("real_amplitudes", "{num_qubits: 800, reps: 2, entanglement: full}", "644,000"),
         ],
     )
@@ -168,6 +169,18 @@ class TestLibraryCircuitsAreSizedBeforeTheyAreBuilt:
         assert f"library.yaml:6:5: $.circuits.big: {function}() would build about " in err
         assert f"{estimate} operations (estimated), more than the limit of 250,000 " in err
         assert "set QRUN_LIMIT_OPERATIONS to raise it" in err
+
+    def test_written_layers_are_judged_by_area_at_validate(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = tmp_path / "library.yaml"
+        path.write_text(
+            LIBRARY.format(function="quantum_volume", args="{num_qubits: 1000, depth: 1000}")
+        )
+        assert main(["validate", str(path)]) == 1
+        out = capsys.readouterr().out
+        assert "library.yaml:7:11: $.circuits.big.args: 1,000,000 qubits × layers" in out
+        assert "set QRUN_LIMIT_LIBRARY_AREA to raise it" in out
 
     def test_the_limit_can_be_lowered(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
