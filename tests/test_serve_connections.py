@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from qiskit_ibm_runtime import QiskitRuntimeService
 
+#: The tests drive the client's SamplerV2 on purpose, as its users do with 0.51.
+pytestmark = pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated")
+
 KEEP_ALIVE = 1  # seconds; the server closes a connection idle for longer
 
 
