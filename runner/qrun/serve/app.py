@@ -100,16 +100,31 @@ async def _backends(request: Request) -> Response:
     return JSONResponse({"devices": devices})
 
 
+def _calibrated(request: Request, state: ServeState, name: str) -> None:
+    """404 when the request names a calibration the backend does not have."""
+    wanted = request.query_params.get("calibration_id")
+    if wanted is not None and wanted != state.catalog.calibration_id(name):
+        raise ApiError(
+            404,
+            "calibration_not_found",
+            f"Calibration {wanted[:64]!r} was not found for backend {name!r}.",
+        )
+
+
 async def _configuration(request: Request) -> Response:
     state = serve_state(request)
     state.instance_of(request)
-    return JSONResponse(state.catalog.configuration(_backend_name(request, state)))
+    name = _backend_name(request, state)
+    _calibrated(request, state, name)
+    return JSONResponse(state.catalog.configuration(name))
 
 
 async def _properties(request: Request) -> Response:
     state = serve_state(request)
     state.instance_of(request)
-    return JSONResponse(state.catalog.properties(_backend_name(request, state)))
+    name = _backend_name(request, state)
+    _calibrated(request, state, name)
+    return JSONResponse(state.catalog.properties(name))
 
 
 async def _status(request: Request) -> Response:

@@ -8,6 +8,7 @@ The configuration is a YAML file::
         plan: premium                # open | pay-as-you-go | flex | premium | dedicated
         interactive_ttl: 60          # seconds (or "1m")
         max_ttl: 8h
+        usage_limit: 10m             # quantum seconds the instance may use (default: none)
     api_keys:
       my-local-key: [premium]        # an API key -> the instances it may use
     backends: [aer, fake_manila]
@@ -17,7 +18,9 @@ The configuration is a YAML file::
 
 Every key is optional; :data:`DEFAULT_CONFIG` fills what is missing. The default is meant
 for a single user on the loopback interface: one premium instance, one Open Plan instance,
-one API key (``qrun-local``) that reaches both. That key guards nothing but a simulator on
+one premium instance whose interactive TTL is 2 minutes (so a user, or the conformance
+suite, can see an instance-specific TTL applied), and one API key (``qrun-local``) that
+reaches all three. That key guards nothing but a simulator on
 127.0.0.1; a configuration for anything wider should set its own keys.
 """
 
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_CONFIG",
+    "DEFAULT_PATIENT_INSTANCE",
     "ConfigError",
     "InstanceConfig",
     "ServeConfig",
@@ -61,6 +65,8 @@ class InstanceConfig:
     plan: PricingPlan = "premium"
     interactive_ttl: float = 60.0
     max_ttl: float = 8 * 3600.0
+    #: Quantum seconds the instance may consume; None: no limit.
+    usage_limit: float | None = None
 
     @property
     def allows_sessions(self) -> bool:
@@ -94,12 +100,16 @@ class ServeConfig:
         return tuple(item for item in self.instances if item.name in names)
 
 
+#: The default configuration's instance with a 2-minute interactive TTL.
+DEFAULT_PATIENT_INSTANCE = DEFAULT_INSTANCE.removesuffix("premium::") + "patient::"
+
 DEFAULT_CONFIG = ServeConfig(
     instances=(
         InstanceConfig("premium", DEFAULT_INSTANCE, "premium"),
         InstanceConfig("open", DEFAULT_OPEN_INSTANCE, "open"),
+        InstanceConfig("patient", DEFAULT_PATIENT_INSTANCE, "premium", interactive_ttl=120.0),
     ),
-    api_keys={DEFAULT_API_KEY: ("premium", "open")},
+    api_keys={DEFAULT_API_KEY: ("premium", "open", "patient")},
 )
 
 
@@ -193,7 +203,7 @@ def _seconds(value: object, source: str, path: str) -> float:
 def _instance(name: str, spec: object, source: str) -> InstanceConfig:
     path = f"$.instances.{name}"
     fields = _mapping(spec, source, path)
-    unknown = set(fields) - {"crn", "plan", "interactive_ttl", "max_ttl"}
+    unknown = set(fields) - {"crn", "plan", "interactive_ttl", "max_ttl", "usage_limit"}
     if unknown:
         raise ConfigError(f"{source}: {path}: unknown keys {sorted(unknown)}")
     crn = fields.get("crn")
@@ -210,6 +220,9 @@ def _instance(name: str, spec: object, source: str) -> InstanceConfig:
             fields.get("interactive_ttl", 60), source, f"{path}.interactive_ttl"
         ),
         max_ttl=_seconds(fields.get("max_ttl", 8 * 3600), source, f"{path}.max_ttl"),
+        usage_limit=None
+        if fields.get("usage_limit") is None
+        else _seconds(fields["usage_limit"], source, f"{path}.usage_limit"),
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from qrun.clock import SystemClock
 from qrun.engine import Engine, Instance, ThreadExecutor
+from qrun.serve.api_version import check_api_version
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError
@@ -83,7 +84,9 @@ class ServeState:
         return await read_json(request, self.config.max_body_bytes)
 
     def instance_of(self, request: Request) -> InstanceConfig:
-        """The instance a Runtime request acts for; 401/403 when it may not."""
+        """The instance a Runtime request acts for; 401/403 when it may not, 400 for an
+        ``IBM-API-Version`` this service does not serve."""
+        check_api_version(request.headers.get("ibm-api-version"))
         grant = self.tokens.check(request.headers.get("authorization"))
         crn = request.headers.get("service-crn", "")
         instance = self.config.instance(crn)
