@@ -23,7 +23,7 @@ from qrun.client import service
 from qrun.clock import VirtualClock
 from qrun.serve import Server, create_app
 from qrun.serve.api_version import LATEST_API_VERSION
-from qrun.serve.config import parse_config
+from qrun.serve.config import DEFAULT_CONFIG, parse_config
 from tests.serve_support import ADMIN_KEY, PREMIUM, Admin, Api, sampler_params, tiny_circuit
 
 if TYPE_CHECKING:
@@ -310,3 +310,26 @@ class TestRestart:
             assert api.get(f"/jobs/{read}/results").status_code == 404
             assert api.get(f"/jobs/{read}").json()["private"] is True
             assert api.get(f"/jobs/{kept}/metrics").json() == metrics
+
+
+class TestDefaultConfiguration:
+    """If the conformance suite runs against the default ``qrun serve --virtual-clock``,
+    every scenario passes and none is skipped for want of an instance."""
+
+    @pytest.mark.slow
+    def test_strict_conformance_with_no_skip(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from qrun.conformance.suite import run_suite
+
+        for name in ("QISKIT_IBM_TOKEN", "QRUN_RUNTIME_URL", "QRUN_RUNTIME_REAL_TIME"):
+            monkeypatch.delenv(name, raising=False)
+        app = create_app(DEFAULT_CONFIG, clock=VirtualClock())
+        admin_key = app.state.serve.admin_key
+        assert admin_key is not None
+        monkeypatch.setenv("QRUN_ADMIN_KEY", admin_key)
+        with Server(app) as server:
+            run = run_suite("runtime", options={"url": server.url})
+        assert not run.failed, run.output
+        assert not run.skipped, [record.reason for record in run.scenarios if record.reason]
+        assert any(
+            "TTL-7" in record.rule_ids for record in run.scenarios if record.outcome == "passed"
+        )
