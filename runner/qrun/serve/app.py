@@ -14,7 +14,8 @@ Paths (all on one port):
 - ``GET /health`` — liveness; ``GET /openapi.json`` — the OpenAPI 3.1 description of all of
   the above, shipped as data beside this module (a test keeps it equal to the routes).
 
-Every request is logged as one JSON line (:mod:`.requestlog`).
+Every request is logged as one JSON line (:mod:`.requestlog`); configured faults answer
+before the routes do (:mod:`.fault_injection`).
 
 Request bodies are JSON whatever their ``Content-Type`` says (the client's headers are not
 reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.errors`).
@@ -36,6 +37,8 @@ from starlette.routing import Route
 from qrun.engine import Engine, ThreadExecutor
 from qrun.serve.admin import ROUTES as ADMIN_ROUTES
 from qrun.serve.errors import ApiError, error_body, error_response
+from qrun.serve.fault_injection import FaultInjection
+from qrun.serve.fault_routes import ROUTES as FAULT_ROUTES
 from qrun.serve.requestlog import RequestLog
 from qrun.serve.runtime import ROUTES as RUNTIME_ROUTES
 from qrun.serve.state import ServeState, read_body, read_json, serve_state
@@ -205,13 +208,14 @@ def create_app(
             Route(f"{api}/backends/{{name}}/status", _status, methods=["GET"]),
             *RUNTIME_ROUTES,
             *ADMIN_ROUTES,
+            *FAULT_ROUTES,
         ],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
             Exception: _internal_error,
         },
-        middleware=[Middleware(RequestLog)],
+        middleware=[Middleware(RequestLog), Middleware(FaultInjection)],
     )
     app.state.serve = ServeState(config, engine, data_dir)
     return app

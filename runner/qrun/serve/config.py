@@ -15,6 +15,8 @@ The configuration is a YAML file::
     max_body_bytes: 16777216
     token_ttl: 1h
     admin_key: choose-a-secret       # the admin API's key (only with --virtual-clock)
+    faults:                          # off unless listed (see qrun.serve.faults)
+      - {kind: http_error, status: 503, retry_after: 1, count: 2, path: /api/v1/jobs}
 
 Every key is optional; :data:`DEFAULT_CONFIG` fills what is missing. The default is meant
 for a single user on the loopback interface: one premium instance, one Open Plan instance,
@@ -36,6 +38,7 @@ from qrun.client import DEFAULT_API_KEY, DEFAULT_INSTANCE, DEFAULT_OPEN_INSTANCE
 from qrun.engine.instance import PricingPlan
 from qrun.errors import QrunError
 from qrun.manifest.duration import DurationError, parse_duration
+from qrun.serve.faults import Fault, FaultError, parse_fault
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,6 +90,8 @@ class ServeConfig:
     keep_alive: float = 5.0
     #: Key of the admin API (virtual clock only); None: one is drawn at start-up.
     admin_key: str | None = None
+    #: Faults injected from start-up (none by default).
+    faults: tuple[Fault, ...] = ()
 
     def instance(self, crn: str) -> InstanceConfig | None:
         """The instance with this CRN, if configured."""
@@ -139,6 +144,7 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         "token_ttl",
         "keep_alive",
         "admin_key",
+        "faults",
     }
     if unknown:
         raise ConfigError(f"{source}: $: unknown keys {sorted(unknown)}")
@@ -172,7 +178,17 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
     admin_key = root.get("admin_key")
     if admin_key is not None and (not isinstance(admin_key, str) or len(admin_key) < 8):
         raise ConfigError(f"{source}: $.admin_key: expected a string of at least 8 characters")
+    faults = root.get("faults", [])
+    if not isinstance(faults, list):
+        raise ConfigError(f"{source}: $.faults: expected a list of faults")
+    parsed: list[Fault] = []
+    for index, item in enumerate(faults):
+        try:
+            parsed.append(parse_fault(item))
+        except FaultError as error:
+            raise ConfigError(f"{source}: $.faults[{index}]: {error}") from None
     return ServeConfig(
+        faults=tuple(parsed),
         instances=instances,
         api_keys=api_keys,
         backends=tuple(backends),

@@ -55,6 +55,7 @@ class Ledger:
         self._private: set[str] = set()
         self._read: set[str] = set()
         self._circuits: dict[str, dict[str, object]] = {}
+        self._failures: dict[str, tuple[int, str]] = {}
         self._spent: dict[str, float] = {}
         self._stored_final: set[str] = set()
         self.archived_jobs: dict[str, JobRecord] = {}
@@ -69,9 +70,15 @@ class Ledger:
 
     # Jobs -----------------------------------------------------------------------------------
     def submitted(
-        self, job: JobHandle, params: dict[str, object], *, private: bool = False
+        self,
+        job: JobHandle,
+        params: dict[str, object],
+        *,
+        private: bool = False,
+        failure: tuple[int, str] | None = None,
     ) -> None:
-        """Record a job just accepted, with its ``params`` as sent."""
+        """Record a job just accepted, with its ``params`` as sent; ``failure`` (a reason
+        code and reason, an injected fault) fails it where it would have completed."""
         try:
             estimate = estimate_duration(job.work, self.engine.backend_spec(job.backend_name))
         except (QrunError, ValueError, TypeError):
@@ -82,6 +89,8 @@ class Ledger:
             self._circuits[job.job_id()] = circuits
             if private:
                 self._private.add(job.job_id())
+            if failure is not None:
+                self._failures[job.job_id()] = failure
             if estimate is not None:
                 self._estimates[job.job_id()] = estimate
         if self.store is not None:
@@ -93,6 +102,11 @@ class Ledger:
         with self.engine.lock:
             status = job.status()
             reason = job.error_message() if status in ("ERROR", "CANCELLED") else None
+            code = MAX_TIME_REASON_CODE if job.end_reason is EndReason.MAX_TTL else None
+            failure = self._failures.get(job.job_id())
+            if status == "DONE" and failure is not None:
+                status = "ERROR"
+                code, reason = failure
             duration = job.duration
             return JobRecord(
                 id=job.job_id(),
@@ -105,7 +119,7 @@ class Ledger:
                 started=job.started,
                 finished=job.finished,
                 reason=reason,
-                reason_code=MAX_TIME_REASON_CODE if job.end_reason is EndReason.MAX_TTL else None,
+                reason_code=code,
                 tags=list(job.job_tags),
                 estimated_seconds=duration
                 if duration is not None

@@ -14,6 +14,7 @@ Every session and job belongs to the instance (CRN) that created it; another ins
   job id this instance does not own; the ``noise-learner`` program is not offered (404
   with a message saying so);
 - 404 also for the result of a private job that has been read once already;
+- 429: a job beyond an injected submission rate or pending-job limit (see :mod:`.faults`);
 - 409: a job for a session that no longer accepts jobs (or closed in a restart), cancelling
   a job that has ended, results of a job that has not ended.
 
@@ -130,6 +131,9 @@ async def _open_session(request: Request) -> Response:
         or max_ttl <= 0
     ):
         raise ApiError(400, "invalid_max_ttl", "max_ttl must be a positive number of seconds.")
+    expiry = state.faults.take(("expire_session",), instance=instance.crn, backend=backend)
+    if expiry is not None:  # an injected fault: the session ends early
+        max_ttl = expiry.after if max_ttl is None else min(float(max_ttl), expiry.after)
     try:
         session = state.engine.open_session(
             backend,
@@ -263,6 +267,7 @@ async def _submit(request: Request) -> Response:
             "invalid_calibration_id",
             f"Calibration {str(calibration)[:64]!r} was not found for backend {backend!r}.",
         )
+    _limits(state, instance.crn)
     usage = _usage_of(state, instance.crn, instance.plan, instance.usage_limit)
     if usage["usage_limit_reached"]:
         raise ApiError(
@@ -299,7 +304,15 @@ async def _submit(request: Request) -> Response:
 
     # Decoding QPY and coercing PUBs is CPU work: keep the event loop answering meanwhile.
     job = await run_in_threadpool(accept)
-    state.ledger.submitted(job, params, private=private)
+    failure = state.faults.take(
+        ("fail_job",), instance=instance.crn, backend=job.backend_name, program=program
+    )
+    state.ledger.submitted(
+        job,
+        params,
+        private=private,
+        failure=None if failure is None else (failure.reason_code, failure.reason),
+    )
     return JSONResponse({"id": job.job_id(), "backend": job.backend_name})
 
 
@@ -450,6 +463,30 @@ async def _logs(request: Request) -> Response:
             f"{iso_time(job.finished)} {ending}" + (f": {job.reason}" if job.reason else "")
         )
     return PlainTextResponse("\n".join(lines) + "\n")
+
+
+def _limits(state: ServeState, crn: str) -> None:
+    """429 when an injected submission rate or pending-job limit is reached."""
+    if not state.faults:
+        return
+    for fault in state.faults.limits(crn):
+        if fault.kind == "pending_limit":
+            pending = len(state.engine.jobs(instance=crn, pending=True))
+            if pending >= fault.limit:
+                raise ApiError(
+                    429,
+                    "too_many_pending_jobs",
+                    f"Instance {crn} has {pending} pending jobs, the most it may have.",
+                )
+            continue
+        wait = state.faults.admit(fault, state.engine.clock.now())
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limit_exceeded",
+                f"More than {fault.limit} jobs in {fault.window:g} s; try again later.",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
 
 
 def _usage_of(state: ServeState, crn: str, plan: str, limit: float | None) -> dict[str, object]:

@@ -20,6 +20,7 @@ from qrun.serve.api_version import check_api_version
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError
+from qrun.serve.faults import Faults, faults_from
 from qrun.serve.ledger import Ledger
 from qrun.serve.store import Store
 
@@ -74,6 +75,17 @@ class ServeState:
         self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
         #: Every job and session, live or (with a store) from an earlier process.
         self.ledger = Ledger(self.engine, self.store)
+        kept = self.store.faults() if self.store is not None else None
+        store = self.store
+        #: Faults injected on purpose (see :mod:`.faults`); kept in the store as they fire.
+        self.faults = Faults(
+            faults_from(kept)
+            if kept is not None
+            else faults_from(fault.describe() for fault in config.faults),
+            changed=None
+            if store is None
+            else lambda faults: store.put_faults([fault.describe() for fault in faults]),
+        )
 
     def queue_length(self, backend: str) -> int:
         """Jobs waiting or running on a backend."""

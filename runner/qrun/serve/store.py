@@ -5,7 +5,8 @@ journal). Every change of a job or session is written as it happens: a job row o
 submission (with its ``params``), again on every status change, and its encoded result when
 it completes; a session row when it opens and on every change of state. A private job's
 result is deleted once read; the quantum seconds of deleted jobs stay counted in their
-instance's usage (table ``spent``).
+instance's usage (table ``spent``); injected faults are kept with the count each has left
+(table ``faults``), so a restart does not fire them again.
 
 When a service starts on an existing directory, nothing is left half-done: jobs that were
 queued or running when the previous process stopped are marked failed with the reason
@@ -58,6 +59,10 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE TABLE IF NOT EXISTS spent (
     instance TEXT PRIMARY KEY,
     seconds REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    document TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -227,6 +232,19 @@ class Store:
                 "ON CONFLICT(instance) DO UPDATE SET seconds = seconds + excluded.seconds",
                 (instance, seconds),
             )
+
+    def put_faults(self, faults: list[dict[str, object]]) -> None:
+        """Keep the injected faults as they stand (counts left)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO faults (id, document) VALUES (1, ?)", (json.dumps(faults),)
+            )
+
+    def faults(self) -> list[dict[str, object]] | None:
+        """The faults as last kept; None if none were ever kept."""
+        with self._lock:
+            row = self._db.execute("SELECT document FROM faults WHERE id = 1").fetchone()
+        return None if row is None else cast("list[dict[str, object]]", json.loads(row[0]))
 
     def spent(self) -> dict[str, float]:
         """Quantum seconds of deleted jobs, per instance."""
