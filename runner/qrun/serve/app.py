@@ -34,7 +34,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qrun.engine import Engine, ThreadExecutor
+from qrun.engine import Engine
 from qrun.serve.admin import ROUTES as ADMIN_ROUTES
 from qrun.serve.errors import ApiError, error_body, error_response
 from qrun.serve.fault_injection import FaultInjection
@@ -42,6 +42,7 @@ from qrun.serve.fault_routes import ROUTES as FAULT_ROUTES
 from qrun.serve.requestlog import RequestLog
 from qrun.serve.runtime import ROUTES as RUNTIME_ROUTES
 from qrun.serve.state import ServeState, read_body, read_json, serve_state
+from qrun.serve.workers import serve_executor
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -187,13 +188,16 @@ def create_app(
 ) -> Starlette:
     """The ASGI application serving ``config``; sessions and jobs run on ``engine``
     (by default a new engine on ``clock`` — the system clock unless given — computing on a
-    thread pool). On a clock that can be moved by hand (a :class:`~qrun.clock.VirtualClock`)
-    the admin API is on. With
+    thread pool of ``config.workers`` threads, held to ``config.timing``). On a clock that
+    can be moved by hand (a :class:`~qrun.clock.VirtualClock`) the admin API is on. With
     ``data_dir`` every session, job and result is kept there and survives a restart."""
     if engine is not None and clock is not None:
         raise ValueError("give create_app an engine or a clock, not both")
     if engine is None:
-        engine = Engine(clock=clock, executor=ThreadExecutor())
+        modelled = clock is not None and clock.modelled
+        engine = Engine(
+            clock=clock, executor=serve_executor(config, modelled=modelled, processes=False)
+        )
     api = "/api/v1"
     app = Starlette(
         routes=[

@@ -17,6 +17,10 @@ The configuration is a YAML file::
     admin_key: choose-a-secret       # the admin API's key (only with --virtual-clock)
     faults:                          # off unless listed (see qrun.serve.faults)
       - {kind: http_error, status: 503, retry_after: 1, count: 2, path: /api/v1/jobs}
+    timing:                          # on the real clock only; off unless given
+      queue_latency: 2s              # a started job shows as queued this long
+      min_duration: 5s               # then runs at least this long
+    workers: 4                       # backends computing at once (default: one per backend)
 
 Every key is optional; :data:`DEFAULT_CONFIG` fills what is missing. The default is meant
 for a single user on the loopback interface: one premium instance, one Open Plan instance,
@@ -39,6 +43,7 @@ from qrun.engine.instance import PricingPlan
 from qrun.errors import QrunError
 from qrun.manifest.duration import DurationError, parse_duration
 from qrun.serve.faults import Fault, FaultError, parse_fault
+from qrun.serve.timing import RealTiming
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -92,6 +97,11 @@ class ServeConfig:
     admin_key: str | None = None
     #: Faults injected from start-up (none by default).
     faults: tuple[Fault, ...] = ()
+    #: Realistic timing on the real clock (off by default).
+    timing: RealTiming = field(default_factory=RealTiming)
+    #: Worker processes computing jobs (each backend still runs one job at a time);
+    #: None: one per backend.
+    workers: int | None = None
 
     def instance(self, crn: str) -> InstanceConfig | None:
         """The instance with this CRN, if configured."""
@@ -145,6 +155,8 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         "keep_alive",
         "admin_key",
         "faults",
+        "timing",
+        "workers",
     }
     if unknown:
         raise ConfigError(f"{source}: $: unknown keys {sorted(unknown)}")
@@ -187,8 +199,24 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
             parsed.append(parse_fault(item))
         except FaultError as error:
             raise ConfigError(f"{source}: $.faults[{index}]: {error}") from None
+    timing = _mapping(root.get("timing", {}), source, "$.timing")
+    unknown_timing = set(timing) - {"queue_latency", "min_duration"}
+    if unknown_timing:
+        raise ConfigError(f"{source}: $.timing: unknown keys {sorted(unknown_timing)}")
+    workers = root.get("workers")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or not 0 < workers <= 64
+    ):
+        raise ConfigError(f"{source}: $.workers: expected a whole number from 1 to 64")
     return ServeConfig(
         faults=tuple(parsed),
+        timing=RealTiming(
+            *(
+                _seconds(timing[key], source, f"$.timing.{key}") if key in timing else 0.0
+                for key in ("queue_latency", "min_duration")
+            )
+        ),
+        workers=workers,
         instances=instances,
         api_keys=api_keys,
         backends=tuple(backends),

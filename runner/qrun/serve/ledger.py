@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from qrun.engine import Engine, JobHandle, SessionHandle
     from qrun.serve.store import Store
+    from qrun.serve.timing import RealTiming
 
 __all__ = ["MAX_TIME_REASON_CODE", "Ledger", "quantum_seconds"]
 
@@ -44,9 +45,13 @@ MAX_TIME_REASON_CODE = 1305
 class Ledger:
     """Jobs, sessions, params and results, whether the engine or the store holds them."""
 
-    def __init__(self, engine: Engine, store: Store | None = None) -> None:
+    def __init__(
+        self, engine: Engine, store: Store | None = None, timing: RealTiming | None = None
+    ) -> None:
         self.engine = engine
         self.store = store
+        #: Realistic timing on the real clock: a started job shows as queued a while.
+        self.timing = timing if timing is not None and not engine.clock.modelled else None
         self._lock = threading.Lock()
         self._params: dict[str, dict[str, object]] = {}
         self._results: dict[str, str] = {}
@@ -108,6 +113,9 @@ class Ledger:
                 status = "ERROR"
                 code, reason = failure
             duration = job.duration
+            started = job.started
+            if self.timing is not None:
+                status, started = self.timing.reported(status, started, self.engine.clock.now())
             return JobRecord(
                 id=job.job_id(),
                 instance=job.instance,
@@ -116,7 +124,7 @@ class Ledger:
                 session_id=job.session_id,
                 status=status,
                 created=job.created,
-                started=job.started,
+                started=started,
                 finished=job.finished,
                 reason=reason,
                 reason_code=code,

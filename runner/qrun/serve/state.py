@@ -74,7 +74,7 @@ class ServeState:
             self.engine.add_backend(name)
         self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
         #: Every job and session, live or (with a store) from an earlier process.
-        self.ledger = Ledger(self.engine, self.store)
+        self.ledger = Ledger(self.engine, self.store, config.timing)
         kept = self.store.faults() if self.store is not None else None
         store = self.store
         #: Faults injected on purpose (see :mod:`.faults`); kept in the store as they fire.
