@@ -133,7 +133,8 @@ class Client:
             body["session_id"] = session_id
         started = time.perf_counter()
         answer = self.http.post("/jobs", json=body)
-        answer.raise_for_status()
+        if answer.is_error:
+            raise SystemExit(f"POST /jobs answered {answer.status_code}: {answer.text}")
         return str(answer.json()["id"]), started
 
     def wait(self, job_id: str, deadline: float) -> str:

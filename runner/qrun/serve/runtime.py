@@ -268,8 +268,14 @@ async def _submit(request: Request) -> Response:
             f"Calibration {str(calibration)[:64]!r} was not found for backend {backend!r}.",
         )
     _limits(state, instance.crn)
-    usage = _usage_of(state, instance.crn, instance.plan, instance.usage_limit)
-    if usage["usage_limit_reached"]:
+    if (
+        instance.usage_limit is not None
+        and (
+            _usage_of(state, instance.crn, instance.plan, instance.usage_limit)[
+                "usage_limit_reached"
+            ]
+        )
+    ):
         raise ApiError(
             403,
             "usage_limit_reached",
