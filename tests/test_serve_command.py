@@ -56,7 +56,8 @@ class TestConfigFile:
 
     def test_no_file_is_the_default(self) -> None:
         assert load_config(None) == DEFAULT_CONFIG
-        assert [item.plan for item in DEFAULT_CONFIG.instances] == ["premium", "open"]
+        assert [item.plan for item in DEFAULT_CONFIG.instances] == ["premium", "open", "premium"]
+        assert [item.interactive_ttl for item in DEFAULT_CONFIG.instances] == [60, 60, 120]
 
     def test_durations_accept_strings(self, tmp_path: Path) -> None:
         path = tmp_path / "serve.yaml"

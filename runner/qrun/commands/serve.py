@@ -15,7 +15,8 @@ __all__ = ["configure", "main", "recipe"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add ``--host``, ``--port``, ``--config``, ``--data-dir`` and ``--virtual-clock``."""
+    """Add ``--host``, ``--port``, ``--config``, ``--data-dir``, ``--virtual-clock`` and the
+    ``--workers``, ``--queue-latency`` and ``--min-duration`` overrides of the config."""
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
     parser.add_argument(
@@ -31,6 +32,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--virtual-clock",
         action="store_true",
         help="time moves only through the admin API (/admin/v1); jobs take modelled QPU time",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="backends computing at once (default: all)"
+    )
+    parser.add_argument(
+        "--queue-latency", type=float, default=None, help="seconds a started job shows queued"
+    )
+    parser.add_argument(
+        "--min-duration", type=float, default=None, help="seconds a job runs at least"
     )
 
 
@@ -88,13 +98,30 @@ def _log_requests_to_stderr() -> None:
 def main(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from qrun.clock import VirtualClock
-    from qrun.engine import Engine, ProcessExecutor
+    from qrun.engine import Engine
+    from qrun.errors import UsageError
     from qrun.serve import Server, create_app, load_config
+    from qrun.serve.timing import RealTiming
+    from qrun.serve.workers import serve_executor, with_overrides
 
     config = load_config(args.config)
+    for flag, value, least in (
+        ("--queue-latency", args.queue_latency, 0),
+        ("--min-duration", args.min_duration, 0),
+        ("--workers", args.workers, 1),
+    ):
+        if value is not None and not least <= value <= 1e6:
+            raise UsageError(f"{flag}: expected a number from {least}, got {value}")
+    timing = None
+    if args.queue_latency is not None or args.min_duration is not None:
+        timing = RealTiming(
+            config.timing.queue_latency if args.queue_latency is None else args.queue_latency,
+            config.timing.min_duration if args.min_duration is None else args.min_duration,
+        )
+    config = with_overrides(config, workers=args.workers, timing=timing)
     _log_requests_to_stderr()
     clock = VirtualClock() if args.virtual_clock else None
-    engine = Engine(clock=clock, executor=ProcessExecutor(max_workers=1))
+    engine = Engine(clock=clock, executor=serve_executor(config, modelled=clock is not None))
     app = create_app(config, engine=engine, data_dir=args.data_dir)
     try:
         server = Server(app, args.host, args.port, keep_alive=config.keep_alive)

@@ -27,6 +27,8 @@ Contract (bodies are JSON objects; times are ISO-8601 UTC with ``Z``):
   on runs for N modelled seconds (``null``: back to the estimate from the backend's
   timing); 200 ``{"default_seconds": N}``.
 
+Faults (:mod:`.fault_routes`): ``GET``/``POST``/``DELETE /admin/v1/faults``.
+
 Malformed bodies (not JSON, not an object, a negative number, or more than
 :data:`MAX_SECONDS` — ten years) get 400.
 """
@@ -53,14 +55,15 @@ if TYPE_CHECKING:
     from qrun.clock import TimeControl
     from qrun.serve.state import ServeState
 
-__all__ = ["ADMIN_PREFIX", "MAX_SECONDS", "ROUTES"]
+__all__ = ["ADMIN_PREFIX", "MAX_SECONDS", "ROUTES", "authorised"]
 
 ADMIN_PREFIX = "/admin/v1"
 #: The longest step or duration the admin API accepts (ten years), so time stays printable.
 MAX_SECONDS = 10 * 365 * 86400
 
 
-def _authorised(request: Request) -> tuple[ServeState, TimeControl]:
+def authorised(request: Request) -> tuple[ServeState, TimeControl]:
+    """The state of an admin request and its clock control; 404/401 when it may not."""
     state = serve_state(request)
     control = state.time_control
     if control is None or state.admin_key is None:
@@ -98,12 +101,12 @@ def _now(state: ServeState) -> JSONResponse:
 
 
 async def _get_clock(request: Request) -> Response:
-    state, _control = _authorised(request)
+    state, _control = authorised(request)
     return _now(state)
 
 
 async def _advance(request: Request) -> Response:
-    state, control = _authorised(request)
+    state, control = authorised(request)
     seconds = _seconds(await state.body(request), "seconds")
     assert seconds is not None
     # Timers may wait on a job's computation: keep the event loop free meanwhile.
@@ -112,7 +115,7 @@ async def _advance(request: Request) -> Response:
 
 
 async def _job_duration(request: Request) -> Response:
-    state, _control = _authorised(request)
+    state, _control = authorised(request)
     seconds = _seconds(await state.body(request), "seconds")
     job_id = str(request.path_params["id"])
     try:
@@ -131,7 +134,7 @@ async def _job_duration(request: Request) -> Response:
 
 
 async def _default_duration(request: Request) -> Response:
-    state, _control = _authorised(request)
+    state, _control = authorised(request)
     body = await state.body(request)
     if "default_seconds" not in body:
         raise ApiError(400, "invalid_seconds", "'default_seconds' is required (a number or null).")

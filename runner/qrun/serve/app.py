@@ -16,7 +16,8 @@ Paths (all on one port):
 - ``GET /health`` — liveness; ``GET /openapi.json`` — the OpenAPI 3.1 description of all of
   the above, shipped as data beside this module (a test keeps it equal to the routes).
 
-Every request is logged as one JSON line (:mod:`.requestlog`).
+Every request is logged as one JSON line (:mod:`.requestlog`); configured faults answer
+before the routes do (:mod:`.fault_injection`).
 
 Request bodies are JSON whatever their ``Content-Type`` says (the client's headers are not
 reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.errors`).
@@ -35,12 +36,15 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qrun.engine import Engine, ThreadExecutor
+from qrun.engine import Engine
 from qrun.serve.admin import ROUTES as ADMIN_ROUTES
 from qrun.serve.errors import ApiError, error_body, error_response
+from qrun.serve.fault_injection import FaultInjection
+from qrun.serve.fault_routes import ROUTES as FAULT_ROUTES
 from qrun.serve.requestlog import RequestLog
 from qrun.serve.runtime import ROUTES as RUNTIME_ROUTES
 from qrun.serve.state import ServeState, read_body, read_json, serve_state
+from qrun.serve.workers import serve_executor
 from qrun.serve.workloads_page import ROUTES as PAGE_ROUTES
 
 if TYPE_CHECKING:
@@ -103,16 +107,31 @@ async def _backends(request: Request) -> Response:
     return JSONResponse({"devices": devices})
 
 
+def _calibrated(request: Request, state: ServeState, name: str) -> None:
+    """404 when the request names a calibration the backend does not have."""
+    wanted = request.query_params.get("calibration_id")
+    if wanted is not None and wanted != state.catalog.calibration_id(name):
+        raise ApiError(
+            404,
+            "calibration_not_found",
+            f"Calibration {wanted[:64]!r} was not found for backend {name!r}.",
+        )
+
+
 async def _configuration(request: Request) -> Response:
     state = serve_state(request)
     state.instance_of(request)
-    return JSONResponse(state.catalog.configuration(_backend_name(request, state)))
+    name = _backend_name(request, state)
+    _calibrated(request, state, name)
+    return JSONResponse(state.catalog.configuration(name))
 
 
 async def _properties(request: Request) -> Response:
     state = serve_state(request)
     state.instance_of(request)
-    return JSONResponse(state.catalog.properties(_backend_name(request, state)))
+    name = _backend_name(request, state)
+    _calibrated(request, state, name)
+    return JSONResponse(state.catalog.properties(name))
 
 
 async def _status(request: Request) -> Response:
@@ -172,13 +191,16 @@ def create_app(
 ) -> Starlette:
     """The ASGI application serving ``config``; sessions and jobs run on ``engine``
     (by default a new engine on ``clock`` — the system clock unless given — computing on a
-    thread pool). On a clock that can be moved by hand (a :class:`~qrun.clock.VirtualClock`)
-    the admin API is on. With
+    thread pool of ``config.workers`` threads, held to ``config.timing``). On a clock that
+    can be moved by hand (a :class:`~qrun.clock.VirtualClock`) the admin API is on. With
     ``data_dir`` every session, job and result is kept there and survives a restart."""
     if engine is not None and clock is not None:
         raise ValueError("give create_app an engine or a clock, not both")
     if engine is None:
-        engine = Engine(clock=clock, executor=ThreadExecutor())
+        modelled = clock is not None and clock.modelled
+        engine = Engine(
+            clock=clock, executor=serve_executor(config, modelled=modelled, processes=False)
+        )
     api = "/api/v1"
     app = Starlette(
         routes=[
@@ -194,13 +216,14 @@ def create_app(
             *RUNTIME_ROUTES,
             *ADMIN_ROUTES,
             *PAGE_ROUTES,
+            *FAULT_ROUTES,
         ],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
             Exception: _internal_error,
         },
-        middleware=[Middleware(RequestLog)],
+        middleware=[Middleware(RequestLog), Middleware(FaultInjection)],
     )
     app.state.serve = ServeState(config, engine, data_dir)
     return app

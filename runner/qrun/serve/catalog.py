@@ -3,11 +3,18 @@
 ``fake_<name>`` devices reuse the configuration and calibration files that ship with
 ``qiskit_ibm_runtime.fake_provider`` (renamed to the name they are served under, and never
 marked as simulators: the client opens no session on a simulator). ``aer`` is an ideal,
-all-to-all device with no calibration data.
+all-to-all device with no calibration data. No backend is advertised as a simulator (IBM's
+service offers none either): ``least_busy(simulator=False)`` may pick any of them.
+
+Calibrations: each ``fake_*`` device has one, its calibration files; its id
+(:meth:`Catalog.calibration_id`) is derived from their content and listed in ``GET
+/backends``. The ideal ``aer`` device has none. A request naming any other calibration id is
+refused (see :mod:`.runtime` and :mod:`.app`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
@@ -68,6 +75,12 @@ def _fake_file(name: str, kind: str) -> dict[str, object]:
     return document
 
 
+@cache
+def _calibration(name: str) -> str:
+    text = json.dumps(_fake_file(name, "props"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def _fake_exists(name: str) -> bool:
     short = name.removeprefix("fake_")
     return (
@@ -106,11 +119,16 @@ class Catalog:
         value = self.configuration(name)["n_qubits"]
         return value if isinstance(value, int) else 0
 
+    def calibration_id(self, name: str) -> str | None:
+        """The id of the backend's one calibration; None for the ideal device."""
+        return None if name == "aer" else _calibration(name)
+
     def device(self, name: str, queue_length: int) -> dict[str, object]:
         """The entry of ``GET /backends``."""
         qubits = self.num_qubits(name)
         return {
             "name": name,
+            "calibration_id": self.calibration_id(name),
             "status": {"name": "online", "reason": "available"},
             "qubits": qubits,
             "physical_qubits": qubits,

@@ -8,16 +8,25 @@ The configuration is a YAML file::
         plan: premium                # open | pay-as-you-go | flex | premium | dedicated
         interactive_ttl: 60          # seconds (or "1m")
         max_ttl: 8h
+        usage_limit: 10m             # quantum seconds the instance may use (default: none)
     api_keys:
       my-local-key: [premium]        # an API key -> the instances it may use
     backends: [aer, fake_manila]
     max_body_bytes: 16777216
     token_ttl: 1h
     admin_key: choose-a-secret       # the admin API's key (only with --virtual-clock)
+    faults:                          # off unless listed (see qrun.serve.faults)
+      - {kind: http_error, status: 503, retry_after: 1, count: 2, path: /api/v1/jobs}
+    timing:                          # on the real clock only; off unless given
+      queue_latency: 2s              # a started job shows as queued this long
+      min_duration: 5s               # then runs at least this long
+    workers: 4                       # backends computing at once (default: one per backend)
 
 Every key is optional; :data:`DEFAULT_CONFIG` fills what is missing. The default is meant
 for a single user on the loopback interface: one premium instance, one Open Plan instance,
-one API key (``qrun-local``) that reaches both. That key guards nothing but a simulator on
+one premium instance whose interactive TTL is 2 minutes (so a user, or the conformance
+suite, can see an instance-specific TTL applied), and one API key (``qrun-local``) that
+reaches all three. That key guards nothing but a simulator on
 127.0.0.1; a configuration for anything wider should set its own keys.
 """
 
@@ -33,6 +42,8 @@ from qrun.client import DEFAULT_API_KEY, DEFAULT_INSTANCE, DEFAULT_OPEN_INSTANCE
 from qrun.engine.instance import PricingPlan
 from qrun.errors import QrunError
 from qrun.manifest.duration import DurationError, parse_duration
+from qrun.serve.faults import Fault, FaultError, parse_fault
+from qrun.serve.timing import RealTiming
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_CONFIG",
+    "DEFAULT_PATIENT_INSTANCE",
     "ConfigError",
     "InstanceConfig",
     "ServeConfig",
@@ -61,6 +73,8 @@ class InstanceConfig:
     plan: PricingPlan = "premium"
     interactive_ttl: float = 60.0
     max_ttl: float = 8 * 3600.0
+    #: Quantum seconds the instance may consume; None: no limit.
+    usage_limit: float | None = None
 
     @property
     def allows_sessions(self) -> bool:
@@ -81,6 +95,13 @@ class ServeConfig:
     keep_alive: float = 5.0
     #: Key of the admin API (virtual clock only); None: one is drawn at start-up.
     admin_key: str | None = None
+    #: Faults injected from start-up (none by default).
+    faults: tuple[Fault, ...] = ()
+    #: Realistic timing on the real clock (off by default).
+    timing: RealTiming = field(default_factory=RealTiming)
+    #: Worker processes computing jobs (each backend still runs one job at a time);
+    #: None: one per backend.
+    workers: int | None = None
 
     def instance(self, crn: str) -> InstanceConfig | None:
         """The instance with this CRN, if configured."""
@@ -94,12 +115,16 @@ class ServeConfig:
         return tuple(item for item in self.instances if item.name in names)
 
 
+#: The default configuration's instance with a 2-minute interactive TTL.
+DEFAULT_PATIENT_INSTANCE = DEFAULT_INSTANCE.removesuffix("premium::") + "patient::"
+
 DEFAULT_CONFIG = ServeConfig(
     instances=(
         InstanceConfig("premium", DEFAULT_INSTANCE, "premium"),
         InstanceConfig("open", DEFAULT_OPEN_INSTANCE, "open"),
+        InstanceConfig("patient", DEFAULT_PATIENT_INSTANCE, "premium", interactive_ttl=120.0),
     ),
-    api_keys={DEFAULT_API_KEY: ("premium", "open")},
+    api_keys={DEFAULT_API_KEY: ("premium", "open", "patient")},
 )
 
 
@@ -129,6 +154,9 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         "token_ttl",
         "keep_alive",
         "admin_key",
+        "faults",
+        "timing",
+        "workers",
     }
     if unknown:
         raise ConfigError(f"{source}: $: unknown keys {sorted(unknown)}")
@@ -162,7 +190,33 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
     admin_key = root.get("admin_key")
     if admin_key is not None and (not isinstance(admin_key, str) or len(admin_key) < 8):
         raise ConfigError(f"{source}: $.admin_key: expected a string of at least 8 characters")
+    faults = root.get("faults", [])
+    if not isinstance(faults, list):
+        raise ConfigError(f"{source}: $.faults: expected a list of faults")
+    parsed: list[Fault] = []
+    for index, item in enumerate(faults):
+        try:
+            parsed.append(parse_fault(item))
+        except FaultError as error:
+            raise ConfigError(f"{source}: $.faults[{index}]: {error}") from None
+    timing = _mapping(root.get("timing", {}), source, "$.timing")
+    unknown_timing = set(timing) - {"queue_latency", "min_duration"}
+    if unknown_timing:
+        raise ConfigError(f"{source}: $.timing: unknown keys {sorted(unknown_timing)}")
+    workers = root.get("workers")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or not 0 < workers <= 64
+    ):
+        raise ConfigError(f"{source}: $.workers: expected a whole number from 1 to 64")
     return ServeConfig(
+        faults=tuple(parsed),
+        timing=RealTiming(
+            *(
+                _seconds(timing[key], source, f"$.timing.{key}") if key in timing else 0.0
+                for key in ("queue_latency", "min_duration")
+            )
+        ),
+        workers=workers,
         instances=instances,
         api_keys=api_keys,
         backends=tuple(backends),
@@ -193,7 +247,7 @@ def _seconds(value: object, source: str, path: str) -> float:
 def _instance(name: str, spec: object, source: str) -> InstanceConfig:
     path = f"$.instances.{name}"
     fields = _mapping(spec, source, path)
-    unknown = set(fields) - {"crn", "plan", "interactive_ttl", "max_ttl"}
+    unknown = set(fields) - {"crn", "plan", "interactive_ttl", "max_ttl", "usage_limit"}
     if unknown:
         raise ConfigError(f"{source}: {path}: unknown keys {sorted(unknown)}")
     crn = fields.get("crn")
@@ -210,6 +264,9 @@ def _instance(name: str, spec: object, source: str) -> InstanceConfig:
             fields.get("interactive_ttl", 60), source, f"{path}.interactive_ttl"
         ),
         max_ttl=_seconds(fields.get("max_ttl", 8 * 3600), source, f"{path}.max_ttl"),
+        usage_limit=None
+        if fields.get("usage_limit") is None
+        else _seconds(fields["usage_limit"], source, f"{path}.usage_limit"),
     )
 
 

@@ -23,11 +23,14 @@ _MORE_INFO = "https://docs.quantum.ibm.com/api/runtime"
 class ApiError(Exception):
     """A request the service refuses, with the HTTP status and an IBM-style code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 def error_body(status: int, code: str, message: str) -> dict[str, object]:
@@ -41,4 +44,6 @@ def error_body(status: int, code: str, message: str) -> dict[str, object]:
 
 def error_response(error: ApiError) -> JSONResponse:
     """Render an :class:`ApiError`."""
-    return JSONResponse(error_body(error.status, error.code, error.message), error.status)
+    return JSONResponse(
+        error_body(error.status, error.code, error.message), error.status, headers=error.headers
+    )

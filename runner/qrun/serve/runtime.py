@@ -6,16 +6,24 @@ Every session and job belongs to the instance (CRN) that created it; another ins
 - 400: malformed body, PUBs that do not decode, a backend this service does not serve, a
   job for a session on another backend, or an unknown session id in ``POST /jobs``
   (404 there would read as "Program not found" in the client);
-- 403: a dedicated session on an Open Plan instance (batches and single jobs are allowed);
-- 400 also for ``executor`` params that are not a ``v2.0`` quantum program;
+- 403: a dedicated session on an Open Plan instance (batches and single jobs are allowed),
+  or a job of an instance whose usage limit is reached (``usage_limit_reached``);
+- 400 also for ``executor`` params that are not a ``v2.0`` quantum program, and for a
+  ``calibration_id`` the backend does not have;
 - 404: an unknown program id (the client raises ``RuntimeProgramNotFound``), or a session /
-  job id this instance does not own;
+  job id this instance does not own; the ``noise-learner`` program is not offered (404
+  with a message saying so);
+- 404 also for the result of a private job that has been read once already;
+- 429: a job beyond an injected submission rate or pending-job limit (see :mod:`.faults`);
 - 409: a job for a session that no longer accepts jobs (or closed in a restart), cancelling
   a job that has ended, results of a job that has not ended.
 
 Programs: ``sampler`` and ``estimator`` (SamplerV2 / EstimatorV2 PUBs) and ``executor``
 (the client-side primitives' quantum programs, see :mod:`.quantum_program`). All three are
 ordinary engine jobs: queued, run and ended by the session rules alike.
+
+Private jobs (``"private": true``) say so, never return their ``params``, and serve their
+result once. Metrics and usage are built by :mod:`.job_metrics`.
 
 Failed jobs carry ``state.reason``, and ``state.reason_code`` 1305 when a session's max TTL
 ended them (see :mod:`.ledger`). ``DELETE /jobs/{id}`` cancels a job still pending, then
@@ -37,6 +45,7 @@ from qrun.clock import iso_time
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
 from qrun.serve.encoding import EncodingError, Job, decode_options, decode_pubs
 from qrun.serve.errors import ApiError
+from qrun.serve.job_metrics import job_metrics, usage_document
 from qrun.serve.quantum_program import decode_quantum_program
 from qrun.serve.state import serve_state
 
@@ -122,6 +131,9 @@ async def _open_session(request: Request) -> Response:
         or max_ttl <= 0
     ):
         raise ApiError(400, "invalid_max_ttl", "max_ttl must be a positive number of seconds.")
+    expiry = state.faults.take(("expire_session",), instance=instance.crn, backend=backend)
+    if expiry is not None:  # an injected fault: the session ends early
+        max_ttl = expiry.after if max_ttl is None else min(float(max_ttl), expiry.after)
     try:
         session = state.engine.open_session(
             backend,
@@ -183,11 +195,11 @@ def _job_body(state: ServeState, job: JobRecord, *, params: bool) -> dict[str, o
         "created": iso_time(job.created),
         "session_id": job.session_id,
         "tags": list(job.tags),
-        "private": False,
+        "private": job.private,
         "runtime": "",
         "estimated_running_time_seconds": job.estimated_seconds,
     }
-    if params:
+    if params and not job.private:
         body["params"] = state.ledger.params(job.id)
     return body
 
@@ -200,10 +212,20 @@ def _tags(value: object) -> list[str]:
     return [str(tag) for tag in value]
 
 
+#: Why the ``noise-learner`` program is not offered.
+NOISE_LEARNER_REFUSAL = (
+    "Program 'noise-learner' is not offered by qrun serve: learning layer noise means "
+    "running and fitting the twirled learning circuits, which this service does not "
+    "emulate. Run NoiseLearner on IBM Quantum, or give the estimator a noise model instead."
+)
+
+
 def _program(value: object) -> Job:
     for program in _PROGRAMS:
         if value == program:
             return program
+    if value == "noise-learner":
+        raise ApiError(404, "program_not_supported", NOISE_LEARNER_REFUSAL)
     raise ApiError(
         404,
         "program_not_found",
@@ -235,6 +257,31 @@ async def _submit(request: Request) -> Response:
                 409, "session_closed", f"Session {session_id} closed when the service restarted."
             )
     tags = _tags(body.get("tags"))
+    private = body.get("private", False)
+    if not isinstance(private, bool):
+        raise ApiError(400, "invalid_private", "private must be true or false.")
+    calibration = body.get("calibration_id")
+    if calibration is not None and calibration != state.catalog.calibration_id(backend):
+        raise ApiError(
+            400,
+            "invalid_calibration_id",
+            f"Calibration {str(calibration)[:64]!r} was not found for backend {backend!r}.",
+        )
+    _limits(state, instance.crn)
+    if (
+        instance.usage_limit is not None
+        and (
+            _usage_of(state, instance.crn, instance.plan, instance.usage_limit)[
+                "usage_limit_reached"
+            ]
+        )
+    ):
+        raise ApiError(
+            403,
+            "usage_limit_reached",
+            f"Instance {instance.crn} has used its {instance.usage_limit:g} quantum seconds; "
+            "jobs will not run until time is made available.",
+        )
 
     def accept() -> JobHandle:
         try:
@@ -263,7 +310,15 @@ async def _submit(request: Request) -> Response:
 
     # Decoding QPY and coercing PUBs is CPU work: keep the event loop answering meanwhile.
     job = await run_in_threadpool(accept)
-    state.ledger.submitted(job, params)
+    failure = state.faults.take(
+        ("fail_job",), instance=instance.crn, backend=job.backend_name, program=program
+    )
+    state.ledger.submitted(
+        job,
+        params,
+        private=private,
+        failure=None if failure is None else (failure.reason_code, failure.reason),
+    )
     return JSONResponse({"id": job.job_id(), "backend": job.backend_name})
 
 
@@ -280,7 +335,13 @@ async def _results(request: Request) -> Response:
     instance = state.instance_of(request)
     handle, job = _job(state, instance.crn, request.path_params["id"])
     if job.status == "DONE":
-        document = state.ledger.result(handle, job.id)
+        document = state.ledger.read_result(handle, job)
+        if document is None and job.private:
+            raise ApiError(
+                404,
+                "result_not_found",
+                f"Job {job.id} is private: its result was read once and is no longer kept.",
+            )
         if document is None:
             raise ApiError(404, "result_not_found", f"The result of job {job.id} is not kept.")
         return Response(document, media_type="application/json")
@@ -380,33 +441,19 @@ async def _list_jobs(request: Request) -> Response:
     )
 
 
-def _run_seconds(job: JobRecord, now: float) -> float:
-    if job.started is None:
-        return 0.0
-    return (job.finished if job.finished is not None else now) - job.started
-
-
 async def _metrics(request: Request) -> Response:
     state = serve_state(request)
     instance = state.instance_of(request)
     _handle, job = _job(state, instance.crn, request.path_params["id"])
-    seconds = _run_seconds(job, state.engine.clock.now())
-    return JSONResponse(
-        {
-            "timestamps": {
-                "created": iso_time(job.created),
-                "running": iso_time(job.started),
-                "finished": iso_time(job.finished),
-            },
-            "usage": {
-                "quantum_seconds": seconds,
-                "seconds": seconds,
-                "qpu_charge_time_seconds": seconds,
-                "status": "final" if job.final else "pending",
-            },
-            "bss": {"seconds": seconds},
-        }
+    backend_jobs = (
+        [
+            state.ledger.record(other)
+            for other in state.engine.jobs(backend=job.backend, pending=True)
+        ]
+        if job.status == "QUEUED"
+        else []
     )
+    return JSONResponse(job_metrics(job, backend_jobs, state.engine.clock.now()))
 
 
 async def _logs(request: Request) -> Response:
@@ -424,19 +471,39 @@ async def _logs(request: Request) -> Response:
     return PlainTextResponse("\n".join(lines) + "\n")
 
 
+def _limits(state: ServeState, crn: str) -> None:
+    """429 when an injected submission rate or pending-job limit is reached."""
+    if not state.faults:
+        return
+    for fault in state.faults.limits(crn):
+        if fault.kind == "pending_limit":
+            pending = len(state.engine.jobs(instance=crn, pending=True))
+            if pending >= fault.limit:
+                raise ApiError(
+                    429,
+                    "too_many_pending_jobs",
+                    f"Instance {crn} has {pending} pending jobs, the most it may have.",
+                )
+            continue
+        wait = state.faults.admit(fault, state.engine.clock.now())
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limit_exceeded",
+                f"More than {fault.limit} jobs in {fault.window:g} s; try again later.",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+
+def _usage_of(state: ServeState, crn: str, plan: str, limit: float | None) -> dict[str, object]:
+    jobs = state.ledger.jobs(crn)
+    return usage_document(crn, plan, jobs, state.ledger.spent(crn), limit)
+
+
 async def _usage(request: Request) -> Response:
     state = serve_state(request)
     instance = state.instance_of(request)
-    now = state.engine.clock.now()
-    consumed = sum(_run_seconds(job, now) for job in state.ledger.jobs(instance.crn))
-    return JSONResponse(
-        {
-            "instance_id": instance.crn,
-            "plan_id": f"qrun-{instance.plan}",
-            "usage_consumed_seconds": consumed,
-            "usage_limit_reached": False,
-        }
-    )
+    return JSONResponse(_usage_of(state, instance.crn, instance.plan, instance.usage_limit))
 
 
 _API = "/api/v1"

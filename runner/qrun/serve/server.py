@@ -1,7 +1,9 @@
 """Run the service with uvicorn: in the foreground (``qrun serve``) or on a thread (tests).
 
 The listening socket is bound before uvicorn starts, so ``port=0`` picks a free port and
-:attr:`Server.url` is known at once.
+:attr:`Server.url` is known at once. Each connection's protocol gives the application the
+``qrun.drop`` scope extension, which closes the connection without an answer (the
+``drop_connection`` fault, :mod:`.fault_injection`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,34 @@ import threading
 from typing import TYPE_CHECKING
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from qrun.serve.fault_injection import DROP_EXTENSION
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["Server"]
+
+
+class _Protocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    """uvicorn's HTTP protocol, offering the application a way to drop the connection."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        inner: ASGIApp = self.app  # type: ignore[has-type]
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            scope.setdefault("extensions", {})[DROP_EXTENSION] = self._drop
+            await inner(scope, receive, send)
+
+        self.app = app
+
+    def _drop(self) -> None:
+        self.transport.close()
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None:  # nothing more is to be written: no 500 for an empty answer
+            cycle.disconnected = True
 
 
 class _Uvicorn(uvicorn.Server):
@@ -48,6 +73,7 @@ class Server:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            http=_Protocol,
             timeout_keep_alive=max(1, round(keep_alive)),
         )
         self._server = _Uvicorn(config)

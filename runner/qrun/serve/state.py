@@ -16,9 +16,11 @@ import numpy as np
 
 from qrun.clock import SystemClock
 from qrun.engine import Engine, Instance, ThreadExecutor
+from qrun.serve.api_version import check_api_version
 from qrun.serve.auth import TokenIssuer
 from qrun.serve.catalog import Catalog
 from qrun.serve.errors import ApiError
+from qrun.serve.faults import Faults, faults_from
 from qrun.serve.ledger import Ledger
 from qrun.serve.store import Store
 
@@ -72,7 +74,18 @@ class ServeState:
             self.engine.add_backend(name)
         self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
         #: Every job and session, live or (with a store) from an earlier process.
-        self.ledger = Ledger(self.engine, self.store)
+        self.ledger = Ledger(self.engine, self.store, config.timing)
+        kept = self.store.faults() if self.store is not None else None
+        store = self.store
+        #: Faults injected on purpose (see :mod:`.faults`); kept in the store as they fire.
+        self.faults = Faults(
+            faults_from(kept)
+            if kept is not None
+            else faults_from(fault.describe() for fault in config.faults),
+            changed=None
+            if store is None
+            else lambda faults: store.put_faults([fault.describe() for fault in faults]),
+        )
 
     def queue_length(self, backend: str) -> int:
         """Jobs waiting or running on a backend."""
@@ -83,7 +96,9 @@ class ServeState:
         return await read_json(request, self.config.max_body_bytes)
 
     def instance_of(self, request: Request) -> InstanceConfig:
-        """The instance a Runtime request acts for; 401/403 when it may not."""
+        """The instance a Runtime request acts for; 401/403 when it may not, 400 for an
+        ``IBM-API-Version`` this service does not serve."""
+        check_api_version(request.headers.get("ibm-api-version"))
         grant = self.tokens.check(request.headers.get("authorization"))
         crn = request.headers.get("service-crn", "")
         instance = self.config.instance(crn)

@@ -3,7 +3,10 @@
 With ``--data-dir DIR`` the service writes ``DIR/serve.sqlite3`` (stdlib ``sqlite3``, WAL
 journal). Every change of a job or session is written as it happens: a job row on
 submission (with its ``params``), again on every status change, and its encoded result when
-it completes; a session row when it opens and on every change of state.
+it completes; a session row when it opens and on every change of state. A private job's
+result is deleted once read; the quantum seconds of deleted jobs stay counted in their
+instance's usage (table ``spent``); injected faults are kept with the count each has left
+(table ``faults``), so a restart does not fire them again.
 
 When a service starts on an existing directory, nothing is left half-done: jobs that were
 queued or running when the previous process stopped are marked failed with the reason
@@ -53,6 +56,14 @@ CREATE TABLE IF NOT EXISTS results (
     id TEXT PRIMARY KEY,
     document TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS spent (
+    instance TEXT PRIMARY KEY,
+    seconds REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    document TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     instance TEXT NOT NULL,
@@ -82,6 +93,12 @@ class JobRecord:
     reason_code: int | None = None
     tags: list[str] = field(default_factory=list)
     estimated_seconds: float | None = None
+    #: Submitted with ``private: true``: params never returned, result readable once.
+    private: bool = False
+    #: A private job's result has been read (and is no longer kept).
+    result_read: bool = False
+    #: What the job's metrics report of its circuits (``num_circuits``, ``num_qubits`` …).
+    circuits: dict[str, object] = field(default_factory=dict)
 
     @property
     def final(self) -> bool:
@@ -201,6 +218,39 @@ class Store:
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             self._db.execute("DELETE FROM results WHERE id = ?", (job_id,))
+
+    def delete_result(self, job_id: str) -> None:
+        """Forget a job's result (a private job's, once read)."""
+        with self._lock:
+            self._db.execute("DELETE FROM results WHERE id = ?", (job_id,))
+
+    def add_spent(self, instance: str, seconds: float) -> None:
+        """Add the quantum seconds of a deleted job to its instance's usage."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO spent (instance, seconds) VALUES (?, ?) "
+                "ON CONFLICT(instance) DO UPDATE SET seconds = seconds + excluded.seconds",
+                (instance, seconds),
+            )
+
+    def put_faults(self, faults: list[dict[str, object]]) -> None:
+        """Keep the injected faults as they stand (counts left)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO faults (id, document) VALUES (1, ?)", (json.dumps(faults),)
+            )
+
+    def faults(self) -> list[dict[str, object]] | None:
+        """The faults as last kept; None if none were ever kept."""
+        with self._lock:
+            row = self._db.execute("SELECT document FROM faults WHERE id = 1").fetchone()
+        return None if row is None else cast("list[dict[str, object]]", json.loads(row[0]))
+
+    def spent(self) -> dict[str, float]:
+        """Quantum seconds of deleted jobs, per instance."""
+        with self._lock:
+            rows = self._db.execute("SELECT instance, seconds FROM spent").fetchall()
+        return {str(instance): float(seconds) for instance, seconds in rows}
 
     # Reads ---------------------------------------------------------------------------------
     def params(self, job_id: str) -> dict[str, object] | None:
