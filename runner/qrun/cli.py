@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check a session service against the documented session lifecycle rules",
     ),
     "serve": ("qrun.commands.serve", "a local Qiskit Runtime-compatible service on Aer"),
+    "resume": ("qrun.commands.resume", "go on with an interrupted run from its record folder"),
+    "sessions": ("qrun.commands.sessions", "list or close open sessions at the Runtime service"),
 }
 
 
