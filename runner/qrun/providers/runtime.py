@@ -150,7 +150,11 @@ class RuntimeChannel:
 
         primitive_class = SamplerV2 if kind == "sampler" else EstimatorV2
         primitive = primitive_class(mode=self._target, options=runtime_options(options))
-        return _RuntimeJob(primitive.run(list(pubs)))
+        try:
+            return _RuntimeJob(primitive.run(list(pubs)))
+        except Exception as error:  # noqa: BLE001 - the client raises many kinds
+            said = service_message(error)
+            raise BackendError(f"the service did not take a job: {said}") from None
 
     def close(self) -> None:
         if self._mode != "job":
