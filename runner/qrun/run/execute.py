@@ -267,11 +267,11 @@ def execute(
     outcome.details_start = channel.details()
     found = earlier or {}
     outcome.jobs.extend(record for _job, record in found.values())
-    if on_submitted is not None:
-        on_submitted(outcome)
     workloads = _scheduler(plan, channel, clock, display, outcome.started_at)
     submitted: list[tuple[Job, JobRecord]] = []
     try:
+        if on_submitted is not None:
+            on_submitted(outcome)
         workloads.host()  # before any job: a hosting may fork
         for primitive in plan.primitives:
             if primitive.name in found:

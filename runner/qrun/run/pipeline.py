@@ -73,7 +73,11 @@ def record_run(
     ``channel``, ``earlier`` and ``resumed`` are a resumed run's (see
     :mod:`qrun.run.resume`)."""
 
+    copy = folder / "manifest.yaml"
+
     def journal(partial: RunOutcome) -> None:
+        if not copy.exists():  # first, so that a journal always has its manifest beside it
+            replace_file(copy, plan.manifest.text)
         write_journal(folder, journal_document(partial, context, ended=False))
 
     outcome = execute(
@@ -103,8 +107,8 @@ def run_manifest(
 
     ``output`` is the record folder (default ``runs/<UTC timestamp>-<name>/`` beside the
     manifest). An interrupted run still writes its record; ``outcome.interrupted`` says so.
-    The manifest's copy is written first and the journal as soon as the session opens, so
-    a run killed after that can be resumed (``qrun resume``).
+    The manifest's copy and the journal are written as soon as the session opens, so a run
+    killed after that can be resumed (``qrun resume``).
     """
     service = service_settings(manifest, settings)
     chosen = provider or provider_for(manifest.backend.kind, service)
@@ -114,15 +118,13 @@ def run_manifest(
             folder = default_folder(manifest, chosen.clock.now())
         else:
             folder = claim_folder(output)
-        copy = folder / "manifest.yaml"
         try:
-            replace_file(copy, manifest.text)
             context = JournalContext(service, run_tag=f"qrun-run-{uuid.uuid4().hex[:16]}")
             report = record_run(plan, chosen, folder, context=context, progress=progress)
         except BaseException:
             if not (folder / "journal.json").exists():  # no session opened: nothing to keep
                 with contextlib.suppress(OSError):
-                    copy.unlink(missing_ok=True)
+                    (folder / "manifest.yaml").unlink(missing_ok=True)
                     folder.rmdir()
             raise
     finally:
