@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "serve": ("qrun.commands.serve", "a local Qiskit Runtime-compatible service on Aer"),
     "report": ("qrun.commands.report", "re-render a run record's report.html (and open it)"),
+    "resume": ("qrun.commands.resume", "go on with an interrupted run from its record folder"),
+    "sessions": ("qrun.commands.sessions", "list or close open sessions at the Runtime service"),
 }
 
 

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
-__all__ = ["configure", "main"]
+    from qrun.run.pipeline import RunReport
+
+__all__ = ["add_service_arguments", "configure", "main", "show_report", "stopped_by_signals"]
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _stopped_by_signals() -> Iterator[None]:
+def stopped_by_signals() -> Iterator[None]:
     """SIGTERM (how CI runners and schedulers stop a job) stops a run as Ctrl-C does: the
     first SIGINT or SIGTERM interrupts it; any later one is ignored, so the session's
     cancellation and the record's writing are not themselves cut short."""
@@ -67,20 +69,28 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, about
+    from qrun.errors import about
     from qrun.manifest.load import load_manifest
     from qrun.providers import Service
     from qrun.run.pipeline import run_manifest
     from qrun.run.progress import TerminalProgress, wants_progress
-    from qrun.run.summary import render_results
 
     settings = Service(channel=args.channel, instance=args.instance, url=args.url)
     display = TerminalProgress() if wants_progress() and not args.json else None
-    with about(str(args.manifest)), _stopped_by_signals(), display or nullcontext():
+    with about(str(args.manifest)), stopped_by_signals(), display or nullcontext():
         manifest = load_manifest(args.manifest)
         report = run_manifest(manifest, settings=settings, output=args.output, progress=display)
+    return show_report(report, as_json=args.json)
+
+
+def show_report(report: RunReport, *, as_json: bool) -> int:
+    """Print a run's results (or its results document), say where its record is and what
+    went wrong; return the run's exit code."""
+    from qrun.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
+    from qrun.run.summary import render_results
+
     outcome = report.outcome
-    if args.json:
+    if as_json:
         sys.stdout.write(json.dumps(report.results, indent=2) + "\n")
     else:
         sys.stdout.write(render_results(report.record.results) + "\n")
@@ -90,7 +100,13 @@ def main(args: argparse.Namespace) -> int:
         sys.stderr.write(f"qrun: warning: {warning}\n")
     sys.stderr.write(f"qrun: record written to {report.folder}\n")
     if outcome.interrupted:
-        sys.stderr.write("qrun: interrupted; the session was cancelled, finished results kept\n")
+        what = "unfinished jobs were cancelled"
+        if outcome.session_id is not None:
+            what = f"the {outcome.mode} {outcome.session_id} was cancelled and is closed"
+        sys.stderr.write(
+            f"qrun: interrupted; {what}, finished results kept; "
+            f"`qrun resume {report.folder}` goes on from there\n"
+        )
         return EXIT_INTERRUPTED
     for job in outcome.failed:
         sys.stderr.write(f"qrun: {job.name}: job {job.job_id} {job.status}: {job.error}\n")

@@ -63,6 +63,11 @@ class ProcessExecutor:
         self._pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=max_workers, initializer=start_worker, initargs=(os.getpid(),)
         )
+        # A worker ends with the *thread* that forked it (PR_SET_PDEATHSIG follows the
+        # thread): fork the workers now, from the thread that owns the executor, not on
+        # demand from a request's pool thread, which ends once it has been idle a while.
+        starting = [self._pool.submit(int) for _ in range(max_workers or os.cpu_count() or 1)]
+        concurrent.futures.wait(starting)
 
     def start(self, work: Work, done: Callable[[Outcome], None]) -> None:
         future = self._pool.submit(run_work, work)

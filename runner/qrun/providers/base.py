@@ -206,4 +206,27 @@ class Provider(Protocol):
         self, backend: ResolvedBackend, mode: ExecutionMode, max_time: float | None
     ) -> Channel: ...
 
+    @property
+    def keeps_jobs(self) -> bool:
+        """Whether jobs and sessions outlive the process that submitted them, so that
+        another process can find them by id (:meth:`job`, :meth:`attach`)."""
+        ...
+
+    def attach(
+        self, backend: ResolvedBackend, mode: ExecutionMode, session_id: str
+    ) -> Channel | None:
+        """The session or batch ``session_id`` opened earlier, if it still accepts jobs;
+        None when it is closed or unknown, or where sessions end with their process."""
+        ...
+
+    def job(self, job_id: str) -> Job:
+        """A job submitted earlier, found by its id; raises
+        :class:`~qrun.errors.BackendError` when it cannot be found."""
+        ...
+
+    def job_ids(self, tags: Sequence[str]) -> list[str]:
+        """Ids of the jobs, of any session, that carry every one of ``tags``, newest
+        first (none where jobs end with their process)."""
+        ...
+
     def shutdown(self) -> None: ...

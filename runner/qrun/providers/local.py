@@ -286,6 +286,23 @@ class LocalProvider:
             simulation=simulation,
         )
 
+    #: Jobs and sessions live in this process's engine and end with it.
+    keeps_jobs = False
+
+    def attach(
+        self, backend: ResolvedBackend, mode: ExecutionMode, session_id: str
+    ) -> LocalChannel | None:
+        """None: a session of another process ended with it."""
+        del backend, mode, session_id
+        return None
+
+    def job(self, job_id: str) -> Job:
+        raise BackendError(f"job {job_id} ended with the process that ran it")
+
+    def job_ids(self, tags: Sequence[str]) -> list[str]:
+        del tags
+        return []
+
     def _hosting(self, channel: LocalChannel) -> Hosting:
         """Each optimiser in a process of its own where this provider places jobs and
         can fork (Linux), else on threads."""

@@ -150,7 +150,11 @@ class RuntimeChannel:
 
         primitive_class = SamplerV2 if kind == "sampler" else EstimatorV2
         primitive = primitive_class(mode=self._target, options=runtime_options(options))
-        return _RuntimeJob(primitive.run(list(pubs)))
+        try:
+            return _RuntimeJob(primitive.run(list(pubs)))
+        except Exception as error:  # noqa: BLE001 - the client raises many kinds
+            said = service_message(error)
+            raise BackendError(f"the service did not take a job: {said}") from None
 
     def close(self) -> None:
         if self._mode != "job":
@@ -305,6 +309,40 @@ class RuntimeProvider:
                 raise PricingPlanError(f"the service refused a {mode}: {said}") from None
             raise BackendError(f"cannot open a {mode} on {backend.name}: {said}") from None
         return RuntimeChannel(mode, channel, backend.transpile_for, self.service)
+
+    #: Jobs and sessions live at the service: another process finds them by id.
+    keeps_jobs = True
+
+    def attach(
+        self, backend: ResolvedBackend, mode: ExecutionMode, session_id: str
+    ) -> RuntimeChannel | None:
+        from qiskit_ibm_runtime import Batch, Session
+
+        opener = Session if mode == "session" else Batch
+        try:
+            channel = opener.from_id(session_id, self.service)
+            details = channel.details() or {}
+        except Exception:  # noqa: BLE001 - unknown, or of another kind: not reusable
+            return None
+        if details.get("state") == "closed" or details.get("accepting_jobs") is False:
+            return None
+        return RuntimeChannel(mode, channel, backend.transpile_for, self.service)
+
+    def job(self, job_id: str) -> _RuntimeJob:
+        try:
+            return _RuntimeJob(self.service.job(job_id))
+        except Exception as error:  # noqa: BLE001 - the client raises many kinds
+            raise BackendError(
+                f"job {job_id} cannot be found at the service: {service_message(error)}"
+            ) from None
+
+    def job_ids(self, tags: Sequence[str]) -> list[str]:
+        try:
+            jobs = self.service.jobs(job_tags=list(tags), limit=None)
+        except Exception as error:  # noqa: BLE001 - the client raises many kinds
+            said = service_message(error)
+            raise BackendError(f"cannot list jobs tagged {list(tags)}: {said}") from None
+        return [str(job.job_id()) for job in jobs]
 
     def shutdown(self) -> None:
         pass

@@ -44,6 +44,7 @@ __all__ = [
     "RunOutcome",
     "SilentProgress",
     "execute",
+    "step_tag",
 ]
 
 
@@ -80,6 +81,8 @@ class RunOutcome:
     interrupted: bool = False
     finished_at: float | None = None
     warnings: list[str] = field(default_factory=list)  # e.g. a max_time the instance cut
+    resumed: Mapping[str, object] | None = None  # how a resumed run continued (run.json)
+    run_tag: str | None = None  # see step_tag
 
     @property
     def failed(self) -> list[JobRecord]:
@@ -184,11 +187,25 @@ def _open(plan: Plan, provider: Provider, outcome: RunOutcome) -> Channel:
     return provider.open(plan.backend, "batch", plan.max_time)
 
 
+def step_tag(run_tag: str, primitive: str) -> str:
+    """The tag a run's job for ``primitive`` carries beside the manifest's, so that a
+    resumed run finds a job submitted just before its journal could name it."""
+    return f"{run_tag}:{primitive}"
+
+
 def _submit(
-    primitive: PlannedPrimitive, channel: Channel, clock: Clock, outcome: RunOutcome
+    primitive: PlannedPrimitive,
+    channel: Channel,
+    clock: Clock,
+    outcome: RunOutcome,
+    run_tag: str | None,
 ) -> tuple[Job, JobRecord]:
     options = primitive.primitive.options
-    job = channel.submit(primitive.primitive.kind, [pub.pub for pub in primitive.pubs], options)
+    tagged = options
+    if run_tag is not None:
+        tags = (*options.job_tags, step_tag(run_tag, primitive.name))
+        tagged = replace(options, job_tags=tags)
+    job = channel.submit(primitive.primitive.kind, [pub.pub for pub in primitive.pubs], tagged)
     record = JobRecord(
         name=primitive.name,
         kind=primitive.primitive.kind,
@@ -259,6 +276,41 @@ def _keep_finished(submitted: list[tuple[Job, JobRecord]], outcome: RunOutcome) 
         record.status = status
 
 
+def _steps(
+    plan: Plan,
+    workloads: WorkloadScheduler | _NoWorkloads,
+    outcome: RunOutcome,
+    submit: Callable[[PlannedPrimitive], None],
+    *,
+    found: Mapping[str, tuple[Job, JobRecord]],
+    submitted: list[tuple[Job, JobRecord]],
+) -> None:
+    """Submit the primitives in manifest order: unchained ones at once, then the
+    workloads start, then each chained one once its workloads have ended. A primitive
+    whose job an earlier attempt submitted (``found``) is collected, not submitted."""
+    for primitive in plan.primitives:
+        if primitive.primitive.sources:
+            continue  # chained: submitted once its workloads have ended, below
+        if primitive.name in found:
+            submitted.append(found[primitive.name])
+            continue
+        submit(primitive)
+    names = [primitive.name for primitive in plan.primitives]
+    outcome.jobs.sort(  # manifest order, jobs of an earlier attempt included
+        key=lambda record: names.index(record.name) if record.name in names else len(names)
+    )
+    workloads.start()
+    for primitive in plan.primitives:  # chained ones, in manifest order
+        sources = primitive.primitive.sources
+        if sources and primitive.name in found:
+            submitted.append(found[primitive.name])
+        elif sources:
+            bound, feeds = _feed(primitive, {name: workloads.wait(name) for name in sources})
+            outcome.feeds.extend(feeds)
+            if bound is not None:
+                submit(bound)
+
+
 def execute(
     plan: Plan,
     provider: Provider,
@@ -266,40 +318,45 @@ def execute(
     clock: Clock,
     progress: Progress | None = None,
     on_submitted: Callable[[RunOutcome], None] | None = None,
+    channel: Channel | None = None,
+    earlier: Mapping[str, tuple[Job, JobRecord]] | None = None,
+    run_tag: str | None = None,
 ) -> RunOutcome:
     """Run ``plan`` on ``provider``; return what happened (also when interrupted).
 
-    ``on_submitted`` is called after each submission, before any wait, so that a journal
-    of job ids can be written for a run that is interrupted.
+    ``on_submitted`` is called once the channel is open and after each submission, before
+    any wait, so that a journal of the session and job ids can be written for a run that
+    is interrupted. A resumed run passes the ``channel`` to go on in (else one is opened)
+    and the jobs submitted ``earlier``, by primitive: those are collected, not submitted.
+    With ``run_tag`` each job also carries :func:`step_tag` (the record lists the
+    manifest's tags only).
     """
     display = progress or SilentProgress()
-    outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now())
-    channel = _open(plan, provider, outcome)
+    outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now(), run_tag=run_tag)
+    if channel is None:
+        channel = _open(plan, provider, outcome)
+    else:
+        outcome.mode = channel.mode
+        outcome.fallback = plan.mode == "session" and channel.mode == "batch"
     outcome.session_id = channel.session_id
     outcome.details_start = channel.details()
+    found = earlier or {}
+    outcome.jobs.extend(record for _job, record in found.values())
     workloads = _scheduler(plan, channel, clock, display, outcome.started_at)
     submitted: list[tuple[Job, JobRecord]] = []
 
     def submit(primitive: PlannedPrimitive) -> None:
-        job, record = _submit(primitive, channel, clock, outcome)
+        job, record = _submit(primitive, channel, clock, outcome, run_tag)
         submitted.append((job, record))
         display.submitted(record.name, record.job_id)
         if on_submitted is not None:
             on_submitted(outcome)
 
     try:
+        if on_submitted is not None:
+            on_submitted(outcome)
         workloads.host()  # before any job: a hosting may fork
-        for primitive in plan.primitives:
-            if not primitive.primitive.sources:
-                submit(primitive)
-        workloads.start()
-        for primitive in plan.primitives:  # chained ones, in manifest order
-            sources = primitive.primitive.sources
-            if sources:
-                bound, feeds = _feed(primitive, {name: workloads.wait(name) for name in sources})
-                outcome.feeds.extend(feeds)
-                if bound is not None:
-                    submit(bound)
+        _steps(plan, workloads, outcome, submit, found=found, submitted=submitted)
         workloads.join()
         channel.close()  # no more jobs: the session drains and then closes at once
         for job, record in submitted:

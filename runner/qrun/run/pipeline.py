@@ -7,25 +7,29 @@ This is the library face of ``qrun run``: ``run_manifest(manifest)`` returns a
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qrun.providers import Service, provider_for
 from qrun.run.execute import execute
+from qrun.run.journal import JournalContext, journal_document, replace_file, write_journal
 from qrun.run.plan import make_plan
-from qrun.run.record import claim_folder, default_folder, write_journal, write_record
+from qrun.run.record import claim_folder, default_folder, write_record
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
-    from qrun.manifest.model import Manifest
-    from qrun.providers import Provider
-    from qrun.run.execute import RunOutcome
+    from qrun.manifest.model import JSON, Manifest
+    from qrun.providers import Channel, Job, Provider
+    from qrun.run.execute import JobRecord, RunOutcome
+    from qrun.run.plan import Plan
     from qrun.run.record import RunRecord
     from qrun.run.results import ResultsDocument
     from qrun.workloads.context import Progress
 
-__all__ = ["RunReport", "run_manifest", "service_settings"]
+__all__ = ["RunReport", "record_run", "run_manifest", "service_settings"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,44 @@ def service_settings(manifest: Manifest, overrides: Service | None) -> Service:
     )
 
 
+def record_run(
+    plan: Plan,
+    provider: Provider,
+    folder: Path,
+    *,
+    context: JournalContext,
+    progress: Progress | None = None,
+    channel: Channel | None = None,
+    earlier: Mapping[str, tuple[Job, JobRecord]] | None = None,
+    resumed: Mapping[str, JSON] | None = None,
+) -> RunReport:
+    """Execute ``plan`` and record it in ``folder``: the journal as the session opens and
+    after each submission, the whole record (journal last) when the run ends.
+    ``channel``, ``earlier`` and ``resumed`` are a resumed run's (see
+    :mod:`qrun.run.resume`)."""
+
+    copy = folder / "manifest.yaml"
+
+    def journal(partial: RunOutcome) -> None:
+        if not copy.exists():  # first, so that a journal always has its manifest beside it
+            replace_file(copy, plan.manifest.text)
+        write_journal(folder, journal_document(partial, context, ended=False))
+
+    outcome = execute(
+        plan,
+        provider,
+        clock=provider.clock,
+        progress=progress,
+        on_submitted=journal,
+        channel=channel,
+        earlier=earlier,
+        run_tag=context.run_tag if provider.keeps_jobs else None,
+    )
+    outcome.resumed = resumed
+    record = write_record(outcome, folder, context)
+    return RunReport(outcome, folder, record)
+
+
 def run_manifest(
     manifest: Manifest,
     *,
@@ -65,8 +107,11 @@ def run_manifest(
 
     ``output`` is the record folder (default ``runs/<UTC timestamp>-<name>/`` beside the
     manifest). An interrupted run still writes its record; ``outcome.interrupted`` says so.
+    The manifest's copy and the journal are written as soon as the session opens, so a run
+    killed after that can be resumed (``qrun resume``).
     """
-    chosen = provider or provider_for(manifest.backend.kind, service_settings(manifest, settings))
+    service = service_settings(manifest, settings)
+    chosen = provider or provider_for(manifest.backend.kind, service)
     try:
         plan = make_plan(manifest, chosen)
         if output is None:
@@ -74,19 +119,15 @@ def run_manifest(
         else:
             folder = claim_folder(output)
         try:
-            outcome = execute(
-                plan,
-                chosen,
-                clock=chosen.clock,
-                progress=progress,
-                on_submitted=lambda partial: write_journal(partial, folder),
-            )
+            context = JournalContext(service, run_tag=f"qrun-run-{uuid.uuid4().hex[:16]}")
+            report = record_run(plan, chosen, folder, context=context, progress=progress)
         except BaseException:
-            with contextlib.suppress(OSError):  # nothing was submitted: no record to keep
-                folder.rmdir()
+            if not (folder / "journal.json").exists():  # no session opened: nothing to keep
+                with contextlib.suppress(OSError):
+                    (folder / "manifest.yaml").unlink(missing_ok=True)
+                    folder.rmdir()
             raise
-        record = write_record(outcome, folder)
     finally:
         if provider is None:
             chosen.shutdown()
-    return RunReport(outcome, folder, record)
+    return report

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from qrun.clock import iso_time
 from qrun.errors import QrunError
 from qrun.manifest.model import plain
+from qrun.run.journal import JOURNAL_FILE, JournalContext, journal_document
 from qrun.run.results import RunResults, primitive_record
 from qrun.run.summary import summary_markdown
 
@@ -47,13 +48,11 @@ __all__ = [
     "RunRecord",
     "build_record",
     "default_folder",
-    "journal_document",
     "package_versions",
     "recorded_workloads",
     "run_document",
     "run_name",
     "run_results",
-    "write_journal",
     "write_record",
 ]
 
@@ -174,15 +173,6 @@ def _job_entry(job: JobRecord) -> JSON:
             "error": job.error,
         }
     )
-
-
-def journal_document(outcome: RunOutcome) -> dict[str, JSON]:
-    """``journal.json``: the channel and the jobs submitted so far."""
-    return {
-        "session_id": outcome.session_id,
-        "mode": outcome.mode,
-        "jobs": tuple(_job_entry(job) for job in outcome.jobs),
-    }
 
 
 def _plot_path(workload: str) -> str:
@@ -329,6 +319,7 @@ def run_document(
         "workloads": tuple(_workload_summary(result) for result in results.workloads),
         "chains": tuple(feed.to_json() for feed in results.feeds),
         "interrupted": outcome.interrupted,
+        "resumed": plain(outcome.resumed),
         "started_at": iso_time(outcome.started_at),
         "finished_at": iso_time(outcome.finished_at),
         "results": "results.json",
@@ -336,15 +327,16 @@ def run_document(
     }
 
 
-def build_record(outcome: RunOutcome) -> RunRecord:
-    """The whole record of ``outcome`` as values; ``outcome`` is left as it is."""
+def build_record(outcome: RunOutcome, context: JournalContext | None = None) -> RunRecord:
+    """The whole record of ``outcome`` as values; ``outcome`` is left as it is.
+    ``context`` completes the journal (see :mod:`qrun.run.journal`)."""
     results = run_results(outcome, recorded_workloads(outcome))
     histograms = _histograms(results)
     plots = tuple(ConvergencePlot(_plot_path(result.name), result) for result in results.workloads)
     return RunRecord(
         manifest=outcome.plan.manifest.text,
         run=run_document(outcome, results, histograms),
-        journal=journal_document(outcome),
+        journal=journal_document(outcome, context or JournalContext(), ended=True),
         results=results,
         document=results.to_json(),
         summary=summary_markdown(outcome, results, run_name(outcome.plan.manifest)),
@@ -377,20 +369,16 @@ def _put(folder: Path, name: str, text: str) -> None:
         partial.write_text(text, encoding="utf-8")
 
 
-def write_journal(outcome: RunOutcome, folder: Path) -> None:
-    """Job ids submitted so far, so an interrupted run can be found again."""
-    folder.mkdir(parents=True, exist_ok=True)
-    _put(folder, "journal.json", _json(journal_document(outcome)))
-
-
-def write_record(outcome: RunOutcome, folder: Path) -> RunRecord:
-    """Write the whole record of ``outcome`` into ``folder``; return what was written."""
-    record = build_record(outcome)
+def write_record(
+    outcome: RunOutcome, folder: Path, context: JournalContext | None = None
+) -> RunRecord:
+    """Write the whole record of ``outcome`` into ``folder``; return what was written.
+    The journal is written last: once it says the run ended, every other file is there."""
+    record = build_record(outcome, context)
     folder.mkdir(parents=True, exist_ok=True)
     _put(folder, "manifest.yaml", record.manifest)
     _put(folder, "results.json", _json(record.document, indent=None))
     _put(folder, "run.json", _json(record.run))
-    _put(folder, "journal.json", _json(record.journal))
     _put(folder, "summary.md", record.summary)
     if record.plots:  # drawing code is imported only by runs that draw
         from qrun.workloads.plot import write_convergence_plot
@@ -409,4 +397,5 @@ def write_record(outcome: RunOutcome, folder: Path) -> RunRecord:
     from qrun.report import write_report
 
     write_report(folder, dict(record.run), dict(record.document))
+    _put(folder, JOURNAL_FILE, _json(record.journal))
     return record
