@@ -177,10 +177,9 @@ class SystemClock:
                 return _Entry(when, -1, callback, cancelled=True)  # never fires
             entry = self._timers.push(when, callback)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run_timers, name="qrun-clock", daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self._run_timers, name="qrun-clock", daemon=True)
+                thread.start()
+                self._thread = thread  # only a started thread: close() joins it
             # The timer thread sleeps until the earliest timer; only a new earliest one
             # changes that (a session sets and cancels a timer around every job).
             if self._timers.peek() is entry:

@@ -54,11 +54,13 @@ def stopped_by_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    from qrun.interrupts import interrupt_now
 
     def interrupt(_signal: int, _frame: object) -> None:
         for name in (signal.SIGINT, signal.SIGTERM):
             signal.signal(name, signal.SIG_IGN)
-        raise KeyboardInterrupt
+        if interrupt_now():  # else raised once the step that holds it back is whole
+            raise KeyboardInterrupt
 
     previous = {name: signal.signal(name, interrupt) for name in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 from qrun.errors import JobCancelledError, JobError, PricingPlanError
+from qrun.interrupts import Holding
 from qrun.manifest.diagnostics import ManifestError
 from qrun.manifest.model import FromWorkload
 from qrun.run.chaining import Feed, bind
@@ -333,16 +334,19 @@ def execute(
     """
     display = progress or SilentProgress()
     outcome = RunOutcome(plan=plan, mode=plan.mode, started_at=clock.now(), run_tag=run_tag)
-    if channel is None:
-        channel = _open(plan, provider, outcome)
-    else:
-        outcome.mode = channel.mode
-        outcome.fallback = plan.mode == "session" and channel.mode == "batch"
-    outcome.session_id = channel.session_id
-    outcome.details_start = channel.details()
+    # A Ctrl-C while the session opens would leave it open and unknown to the record: it
+    # is held back until the run knows the session, then handled as any other.
+    with Holding() as held:
+        if channel is None:
+            channel = _open(plan, provider, outcome)
+        else:
+            outcome.mode = channel.mode
+            outcome.fallback = plan.mode == "session" and channel.mode == "batch"
+        outcome.session_id = channel.session_id
+        outcome.details_start = channel.details()
+        workloads = _scheduler(plan, channel, clock, display, outcome.started_at)
     found = earlier or {}
     outcome.jobs.extend(record for _job, record in found.values())
-    workloads = _scheduler(plan, channel, clock, display, outcome.started_at)
     submitted: list[tuple[Job, JobRecord]] = []
 
     def submit(primitive: PlannedPrimitive) -> None:
@@ -355,7 +359,9 @@ def execute(
     try:
         if on_submitted is not None:
             on_submitted(outcome)
-        workloads.host()  # before any job: a hosting may fork
+        with Holding():  # processes and threads start whole
+            workloads.host()  # before any job: a hosting may fork
+        held.deliver()  # a Ctrl-C that came meanwhile is handled below, record and all
         _steps(plan, workloads, outcome, submit, found=found, submitted=submitted)
         workloads.join()
         channel.close()  # no more jobs: the session drains and then closes at once
