@@ -219,6 +219,35 @@ class TestOpenPlan:
         assert provider.engine.jobs() == []
         provider.shutdown()
 
+    @pytest.mark.parametrize("fallback", [False, True])
+    def test_plan_warns_before_anything_runs(self, tmp_path: Path, fallback: bool) -> None:
+        from qrun.pullrequest.markdown import render_plan_markdown
+        from qrun.run.plan import make_plan
+        from qrun.run.review import describe_plan
+
+        text = BELL.read_text()
+        if fallback:
+            text = text.replace("  mode: session", "  mode: session\n  fallback: true")
+        path = _write(tmp_path, text)
+        provider = self._provider()
+        try:
+            view = describe_plan(make_plan(load_manifest(path), provider))
+        finally:
+            provider.shutdown()
+        line = next(line for line in text.splitlines() if "mode: session" in line)
+        where = f"{path}:{text.splitlines().index(line) + 1}:{line.index('session') + 1}"
+        then = (
+            "the work runs as a batch instead"
+            if fallback
+            else "the run fails when the session is refused"
+        )
+        (warning,) = [w for w in view["warnings"] if "Open Plan" in w]
+        assert warning.startswith(
+            f"{where}: $.execution.mode: Open Plan instance: sessions are not allowed; {then}"
+        )
+        assert f"**Warning:** {warning}" in render_plan_markdown(view)
+        assert provider.engine.jobs() == []
+
     def test_fallback_runs_as_a_batch_and_says_so(self, tmp_path: Path) -> None:
         text = BELL.read_text().replace("  mode: session", "  mode: session\n  fallback: true")
         provider = self._provider()

@@ -200,6 +200,12 @@ class Provider(Protocol):
         in ``details()["max_time"]``)."""
         ...
 
+    @property
+    def pricing_plan(self) -> str | None:
+        """The instance's pricing plan (``open``, ``premium`` …) where the provider can
+        tell it before a run (``None`` otherwise)."""
+        ...
+
     def resolve(self, backend: Backend) -> ResolvedBackend: ...
 
     def open(

@@ -245,6 +245,10 @@ class LocalProvider:
     def max_ttl(self) -> float:
         return self.engine.instance(self.instance).max_ttl
 
+    @property
+    def pricing_plan(self) -> str:
+        return self.engine.instance(self.instance).plan
+
     def resolve(self, backend: Backend) -> ResolvedBackend:
         if backend.kind not in ("aer", "fake") or backend.name is None:
             raise BackendError(f"the local provider cannot run a {backend.kind!r} backend")

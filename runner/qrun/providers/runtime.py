@@ -268,6 +268,16 @@ class RuntimeProvider:
     def max_ttl(self) -> None:
         return None  # the service reports it in a session's details once one is open
 
+    @property
+    def pricing_plan(self) -> str | None:
+        try:
+            active = self.service.active_instance()
+            plans = {item.get("crn"): item.get("plan") for item in self.service.instances()}
+        except Exception:  # noqa: BLE001 - a plan is still made without knowing it
+            return None
+        plan = plans.get(active)
+        return plan.lower() if isinstance(plan, str) else None
+
     def resolve(self, backend: Backend) -> ResolvedBackend:
         try:
             if backend.kind == "least_busy":

@@ -51,6 +51,7 @@ __all__ = [
     "JournalContext",
     "JournalError",
     "JournaledJob",
+    "job_fields",
     "journal_document",
     "read_journal",
     "replace_file",
@@ -78,17 +79,16 @@ class JournalContext:
     run_tag: str | None = None
 
 
-def _job_entry(job: JobRecord) -> JSON:
-    return plain(
-        {
-            "name": job.name,
-            "kind": job.kind,
-            "job_id": job.job_id,
-            "tags": list(job.tags),
-            "status": job.status,
-            "submitted_at": iso_time(job.submitted_at),
-        }
-    )
+def job_fields(job: JobRecord) -> dict[str, object]:
+    """What the journal keeps of a job (``run.json`` adds how it ended)."""
+    return {
+        "name": job.name,
+        "kind": job.kind,
+        "job_id": job.job_id,
+        "tags": list(job.tags),
+        "status": job.status,
+        "submitted_at": iso_time(job.submitted_at),
+    }
 
 
 def _qrun_version() -> str:
@@ -120,7 +120,7 @@ def journal_document(
         "backend": plan.backend.name,
         "session_id": outcome.session_id,
         "mode": outcome.mode,
-        "jobs": tuple(_job_entry(job) for job in outcome.jobs),
+        "jobs": tuple(plain(job_fields(job)) for job in outcome.jobs),
         "resumes": context.resumes,
     }
 

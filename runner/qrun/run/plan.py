@@ -125,6 +125,7 @@ class Plan:
         return tuple(use for use in self.options if not use.note.applied)
 
     max_ttl: float | None = None  # the instance's longest session, if known before opening
+    pricing_plan: str | None = None  # the instance's plan (open, premium …), if known
     simulator: Mapping[str, JSON] | None = None  # what a local simulation applies
 
     @property
@@ -519,5 +520,6 @@ def make_plan(manifest: Manifest, provider: Provider) -> Plan:
         options=_option_uses(manifest, backend),
         simulation=_simulation(backend),
         max_ttl=provider.max_ttl,
+        pricing_plan=provider.pricing_plan,
         simulator=simulator,
     )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from qrun.clock import iso_time
 from qrun.errors import QrunError
 from qrun.manifest.model import plain
-from qrun.run.journal import JOURNAL_FILE, JournalContext, journal_document
+from qrun.run.journal import JOURNAL_FILE, JournalContext, job_fields, journal_document
 from qrun.run.results import RunResults, primitive_record
 from qrun.run.summary import summary_markdown
 
@@ -163,12 +163,7 @@ class RunRecord(NamedTuple):
 def _job_entry(job: JobRecord) -> JSON:
     return plain(
         {
-            "name": job.name,
-            "kind": job.kind,
-            "job_id": job.job_id,
-            "tags": list(job.tags),
-            "status": job.status,
-            "submitted_at": iso_time(job.submitted_at),
+            **job_fields(job),
             "finished_at": iso_time(job.finished_at),
             "error": job.error,
         }

@@ -118,6 +118,23 @@ def max_time_warning(plan: Plan, details: Mapping[str, object] | None = None) ->
     return str(issue)
 
 
+def open_plan_warning(plan: Plan) -> str | None:
+    """What to say when the manifest asks for a session on an Open Plan instance, which
+    runs jobs and batches but no sessions: where the mode is written and what happens."""
+    if plan.mode != "session" or plan.pricing_plan != "open":
+        return None
+    execution = plan.manifest.execution
+    then = (
+        "the work runs as a batch instead (execution.fallback)"
+        if execution.fallback
+        else "the run fails when the session is refused; set execution.fallback to run a batch"
+    )
+    issue = plan.manifest.source.issue(
+        f"{execution.path}.mode", f"Open Plan instance: sessions are not allowed; {then}"
+    )
+    return str(issue)
+
+
 def describe_plan(plan: Plan) -> PlanView:
     """The plan as plain data (``qrun plan --json``)."""
     estimate = plan.estimated_seconds
@@ -125,6 +142,9 @@ def describe_plan(plan: Plan) -> PlanView:
     cut = max_time_warning(plan)
     if cut is not None:
         warnings.append(cut)
+    refused = open_plan_warning(plan)
+    if refused is not None:
+        warnings.append(refused)
     if estimate is not None and plan.max_time is not None and estimate > plan.max_time:
         warnings.append(
             f"the jobs are estimated to take {format_duration(estimate)} of QPU time, more "
