@@ -43,6 +43,8 @@ from starlette.routing import Route
 
 from qrun.clock import iso_time
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
+from qrun.providers.simulation import LocalSimulation
+from qrun.providers.simulator import SimulatorSettings
 from qrun.serve.encoding import EncodingError, Job, decode_options, decode_pubs
 from qrun.serve.errors import ApiError
 from qrun.serve.job_metrics import job_metrics, usage_document
@@ -302,6 +304,7 @@ async def _submit(request: Request) -> Response:
                 session_id=session_id,
                 options=options,
                 duration=state.default_duration,
+                simulation=_simulation(backend),
             )
         except SessionClosedError as error:
             raise ApiError(409, "session_closed", str(error)) from None
@@ -507,6 +510,15 @@ async def _usage(request: Request) -> Response:
 
 
 _API = "/api/v1"
+
+
+def _simulation(backend: str) -> LocalSimulation:
+    """How the service computes a backend's jobs: as qrun's local runs do, simulating only
+    the qubits a circuit touches (with those qubits' noise on a fake backend), so a job on
+    a 127- or 156-qubit device finishes when the circuit is small."""
+    return LocalSimulation(backend, SimulatorSettings(), noisy=backend.startswith("fake_"))
+
+
 ROUTES = [
     Route(f"{_API}/sessions", _open_session, methods=["POST"]),
     Route(f"{_API}/sessions/{{id}}", _get_session, methods=["GET"]),
