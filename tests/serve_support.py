@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 from qiskit import QuantumCircuit
 from qiskit_ibm_runtime import RuntimeEncoder
 
+from qrun.clock import VirtualClock
+from qrun.serve import Server, create_app
 from qrun.serve.config import parse_config
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
+
+    from qrun.serve.config import ServeConfig
 
 PREMIUM = "crn:v1:test:premium::"
 OPEN = "crn:v1:test:open::"
@@ -132,3 +138,14 @@ class Admin:
         assert answer.status_code == 200, answer.text
         now: str = answer.json()["now"]
         return now
+
+
+#: The client's V2 primitives warn that they are deprecated; these tests use them on purpose.
+QUIET_CLIENT = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@contextmanager
+def served(config: ServeConfig) -> Iterator[str]:
+    """A ``qrun serve`` with ``config`` on loopback and a virtual clock; yields its URL."""
+    with Server(create_app(config, clock=VirtualClock())) as server:
+        yield server.url

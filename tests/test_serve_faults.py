@@ -3,7 +3,6 @@ IBM's service, and raises what it would raise there where it would not."""
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,7 +18,16 @@ from qrun.client import service
 from qrun.clock import VirtualClock
 from qrun.serve import Server, create_app
 from qrun.serve.config import ConfigError, parse_config
-from tests.serve_support import ADMIN_KEY, OPEN, PREMIUM, Admin, Api, tiny_circuit
+from tests.serve_support import (
+    ADMIN_KEY,
+    OPEN,
+    PREMIUM,
+    QUIET_CLIENT,
+    Admin,
+    Api,
+    served,
+    tiny_circuit,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,17 +48,13 @@ CONFIG = parse_config(
 )
 
 
-@pytest.fixture(autouse=True)
-def _quiet_client() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
+pytestmark = QUIET_CLIENT
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with Server(create_app(CONFIG, clock=VirtualClock())) as server:
-        yield server.url
+    with served(CONFIG) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

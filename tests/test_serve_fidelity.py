@@ -4,7 +4,6 @@ API version header, the programs offered, and how backends are advertised."""
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import httpx
@@ -24,7 +23,16 @@ from qrun.clock import VirtualClock
 from qrun.serve import Server, create_app
 from qrun.serve.api_version import LATEST_API_VERSION
 from qrun.serve.config import DEFAULT_CONFIG, parse_config
-from tests.serve_support import ADMIN_KEY, PREMIUM, Admin, Api, sampler_params, tiny_circuit
+from tests.serve_support import (
+    ADMIN_KEY,
+    PREMIUM,
+    QUIET_CLIENT,
+    Admin,
+    Api,
+    sampler_params,
+    served,
+    tiny_circuit,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,17 +54,13 @@ CONFIG = parse_config(
 )
 
 
-@pytest.fixture(autouse=True)
-def _quiet_client() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
+pytestmark = QUIET_CLIENT
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with Server(create_app(CONFIG, clock=VirtualClock())) as server:
-        yield server.url
+    with served(CONFIG) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ client: the service simulates the qubits a circuit touches, so they finish."""
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,10 +12,8 @@ from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_ibm_runtime import EstimatorV2, SamplerV2
 
 from qrun.client import service
-from qrun.clock import VirtualClock
-from qrun.serve import Server, create_app
 from qrun.serve.config import parse_config
-from tests.serve_support import ADMIN_KEY, PREMIUM, Admin
+from tests.serve_support import ADMIN_KEY, PREMIUM, QUIET_CLIENT, Admin, served
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,17 +30,13 @@ CONFIG = parse_config(
 )
 
 
-@pytest.fixture(autouse=True)
-def _quiet_client() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
+pytestmark = QUIET_CLIENT
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with Server(create_app(CONFIG, clock=VirtualClock())) as server:
-        yield server.url
+    with served(CONFIG) as address:
+        yield address
 
 
 def _ghz(size: int, measured: bool) -> QuantumCircuit:
