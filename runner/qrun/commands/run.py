@@ -1,7 +1,13 @@
-"""``qrun run MANIFEST`` (or ``qrun MANIFEST``): run a manifest's workload and record it."""
+"""``qrun run MANIFEST`` (or ``qrun MANIFEST``): run a manifest's workload and record it.
+
+``qrun run FILE… | DIR`` runs several manifests (a folder: the manifests directly in it),
+each in its own ``qrun run`` child process (see :mod:`qrun.run.many`), and prints a
+summary table (``--json``: the summary as JSON). A single FILE runs as it always has.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import sys
@@ -13,12 +19,21 @@ from typing import TYPE_CHECKING, get_args
 from qrun.manifest.model import ServiceChannel
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
+    from qrun.run.child_outcome import ChildOutcome
+    from qrun.run.many import ManifestRun
     from qrun.run.pipeline import RunReport
 
-__all__ = ["add_service_arguments", "configure", "main", "show_report", "stopped_by_signals"]
+__all__ = [
+    "add_service_arguments",
+    "configure",
+    "forwarded_signals",
+    "main",
+    "manifests_in",
+    "show_report",
+    "stopped_by_signals",
+]
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,16 +48,46 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--url", help="service URL; any Runtime-compatible service")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("manifest", type=Path, help="the manifest to run")
+    parser.add_argument(
+        "manifests",
+        nargs="+",
+        type=Path,
+        metavar="MANIFEST",
+        help="the manifest to run; several files, or a folder (the *.yaml and *.yml "
+        "manifests directly in it), run each in its own process",
+    )
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
         metavar="DIR",
-        help="record folder (default: runs/<UTC timestamp>-<name>/ beside the manifest)",
+        help="record folder (default: runs/<UTC timestamp>-<name>/ beside the manifest); "
+        "for several manifests, each record goes to DIR/<manifest name>/",
     )
-    parser.add_argument("--json", action="store_true", help="print the results document to stdout")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results document to stdout (several manifests: the summary)",
+    )
+    parser.add_argument(
+        "--max-parallel",
+        type=_positive,
+        metavar="N",
+        help="several manifests: how many run at once (default: the CPUs qrun may use, at most 8)",
+    )
+    # How a child of a many-manifest run reports back (qrun.run.child_outcome).
+    parser.add_argument("--outcome-file", type=Path, help=argparse.SUPPRESS)
     add_service_arguments(parser)
 
 
@@ -71,6 +116,20 @@ def stopped_by_signals() -> Iterator[None]:
 
 
 def main(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.manifests
+    if len(paths) == 1 and not paths[0].is_dir():
+        if args.outcome_file is not None:
+            return _run_child(args, paths[0], args.outcome_file)
+        return _run_one(args, paths[0])
+    return _run_many(args, paths)
+
+
+def _run_one(args: argparse.Namespace, path: Path) -> int:
+    report = _run(args, path)
+    return show_report(report, as_json=args.json)
+
+
+def _run(args: argparse.Namespace, path: Path) -> RunReport:
     from qrun.errors import about
     from qrun.manifest.load import load_manifest
     from qrun.providers import Service
@@ -79,10 +138,181 @@ def main(args: argparse.Namespace) -> int:
 
     settings = Service(channel=args.channel, instance=args.instance, url=args.url)
     display = TerminalProgress() if wants_progress() and not args.json else None
-    with about(str(args.manifest)), stopped_by_signals(), display or nullcontext():
-        manifest = load_manifest(args.manifest)
-        report = run_manifest(manifest, settings=settings, output=args.output, progress=display)
-    return show_report(report, as_json=args.json)
+    with about(str(path)), stopped_by_signals(), display or nullcontext():
+        manifest = load_manifest(path)
+        return run_manifest(manifest, settings=settings, output=args.output, progress=display)
+
+
+def _run_child(args: argparse.Namespace, path: Path, outcome_file: Path) -> int:
+    """A single run started by a many-manifest run: as :func:`_run_one`, and how it
+    ended written to ``outcome_file`` for the parent."""
+    from qrun.errors import QrunError
+    from qrun.manifest.diagnostics import ManifestError
+    from qrun.run.child_outcome import ChildOutcome, write_child_outcome
+
+    try:
+        report = _run(args, path)
+    except ManifestError as error:
+        write_child_outcome(outcome_file, ChildOutcome("invalid", error=_first_line(error)))
+        raise
+    except QrunError as error:
+        write_child_outcome(outcome_file, ChildOutcome("failed", error=_first_line(error)))
+        raise
+    except KeyboardInterrupt:
+        write_child_outcome(outcome_file, ChildOutcome("interrupted", error="interrupted"))
+        raise
+    code = show_report(report, as_json=args.json)
+    write_child_outcome(outcome_file, _child_outcome(report, code))
+    return code
+
+
+def _first_line(error: BaseException) -> str:
+    return next(iter(str(error).splitlines()), type(error).__name__)
+
+
+def _child_outcome(report: RunReport, code: int) -> ChildOutcome:
+    from qrun.errors import EXIT_INTERRUPTED, EXIT_OK
+    from qrun.run.child_outcome import ChildOutcome
+
+    outcome = report.outcome
+    jobs = len(outcome.jobs)
+    if code == EXIT_OK:
+        return ChildOutcome("ok", folder=report.folder, jobs=jobs)
+    if code == EXIT_INTERRUPTED:
+        closed = (
+            "" if outcome.session_id is None else f"; {outcome.mode} {outcome.session_id} closed"
+        )
+        return ChildOutcome(
+            "interrupted", folder=report.folder, jobs=jobs, error=f"interrupted{closed}"
+        )
+    errors = [f"{job.name}: job {job.job_id} {job.status}: {job.error}" for job in outcome.failed]
+    errors += [f"workload {w.name} {w.status}: {w.error}" for w in outcome.failed_workloads]
+    return ChildOutcome(
+        "failed",
+        folder=report.folder,
+        jobs=jobs,
+        error=_first_line(Exception(errors[0])) if errors else None,
+    )
+
+
+def _run_many(args: argparse.Namespace, paths: list[Path]) -> int:
+    """Every manifest among ``paths`` in its own child process; the summary at the end."""
+    from qrun.run.many import ManyRun, default_max_parallel, output_folders
+    from qrun.run.many_summary import render_table, summary_document
+
+    manifests = manifests_in(paths)
+    outputs: list[Path | None] = (
+        list(output_folders(manifests, args.output))
+        if args.output is not None
+        else [None] * len(manifests)
+    )
+    total = len(manifests)
+    finished = 0
+
+    def on_finished(run: ManifestRun) -> None:
+        nonlocal finished
+        finished += 1
+        _show_finished(run, finished, total)
+
+    runner = ManyRun(
+        manifests,
+        outputs=outputs,
+        arguments=_child_arguments(args),
+        max_parallel=args.max_parallel or default_max_parallel(),
+        on_finished=on_finished,
+    )
+    with forwarded_signals(runner.interrupt):
+        report = runner.run()
+    if args.json:
+        sys.stdout.write(json.dumps(summary_document(report), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_table(report) + "\n")
+    return report.exit_code
+
+
+def _show_finished(run: ManifestRun, done: int, total: int) -> None:
+    """A line on stderr as a manifest ends; what a failed one said, indented below it."""
+    from qrun.run.many_summary import progress_line
+
+    lines = [progress_line(run, done, total)]
+    if run.status != "ok":
+        said = [
+            line
+            for line in run.log.splitlines()
+            if line.strip() and not line.startswith("qrun: record written to")
+        ]
+        lines += [f"    {line}" for line in said] or ([f"    {run.error}"] if run.error else [])
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+def manifests_in(paths: list[Path]) -> list[Path]:
+    """The manifests to run: each FILE as given; each DIR's ``*.yaml`` and ``*.yml``
+    files directly in it (not in subfolders, where records keep their manifests'
+    copies) that are manifests as ``qrun validate --manifests-only`` tells them, by
+    name. A file named twice runs once. A folder without a manifest is an error."""
+    from qrun.commands.validate import manifests_among
+    from qrun.errors import QrunError
+
+    found: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)
+            continue
+        candidates = sorted(
+            entry
+            for entry in path.iterdir()
+            if entry.suffix in (".yaml", ".yml") and entry.is_file()
+        )
+        manifests = [Path(name) for name in manifests_among([str(entry) for entry in candidates])]
+        if not manifests:
+            raise QrunError(
+                f"{path}: no manifest in this folder (a *.yaml or *.yml file with a line "
+                "starting `qrun:`); subfolders are not searched"
+            )
+        found += manifests
+    seen: set[Path] = set()
+    unique = []
+    for manifest in found:
+        key = manifest.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(manifest)
+    return unique
+
+
+def _child_arguments(args: argparse.Namespace) -> list[str]:
+    """What every child is given besides its manifest: the service options and where
+    jobs compute."""
+    arguments = []
+    for option, value in (
+        ("--channel", args.channel),
+        ("--instance", args.instance),
+        ("--url", args.url),
+    ):
+        if value is not None:
+            arguments += [option, str(value)]
+    compute = getattr(args, "compute", None)
+    if compute is not None:
+        arguments += ["--compute", str(compute)]
+    return arguments
+
+
+@contextmanager
+def forwarded_signals(interrupt: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``interrupt`` (which passes them on to the children)
+    instead of stopping this process, which goes on to wait for the children and show
+    the summary."""
+
+    def handler(_signal: int, _frame: object) -> None:
+        interrupt()
+
+    previous = {name: signal.signal(name, handler) for name in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for name, restored in previous.items():
+            signal.signal(name, restored)
 
 
 def show_report(report: RunReport, *, as_json: bool) -> int:
