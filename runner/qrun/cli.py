@@ -3,7 +3,7 @@
 Each subcommand is a module in :mod:`qrun.commands` with two functions:
 ``configure(parser)`` adds its arguments and ``main(args) -> int`` does the work. Only the
 chosen command's module is imported, so ``qrun validate`` never pays for Qiskit.
-``qrun MANIFEST`` is short for ``qrun run MANIFEST``.
+``qrun MANIFEST…`` (or a folder of manifests) is short for ``qrun run MANIFEST…``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ __all__ = ["COMMANDS", "main"]
 
 #: subcommand name -> (module, one-line help). The single registry of subcommands.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("qrun.commands.run", "run a manifest's workload in a session (default command)"),
+    "run": (
+        "qrun.commands.run",
+        "run a manifest's workload in a session; several, or a folder's, side by side "
+        "(default command)",
+    ),
     "plan": ("qrun.commands.plan", "show what a run would submit and its QPU time; runs nothing"),
     "validate": ("qrun.commands.validate", "check manifests against the schema; no Qiskit needed"),
     "fmt": ("qrun.commands.fmt", "lay manifests out in the canonical layout, comments kept"),
@@ -68,7 +72,7 @@ def _top_parser() -> argparse.ArgumentParser:
     commands = "\n".join(f"  {name:<12} {help_text}" for name, (_, help_text) in COMMANDS.items())
     parser = _Parser(
         prog="qrun",
-        usage="qrun [--version] COMMAND [ARGS…]  |  qrun MANIFEST [ARGS…]",
+        usage="qrun [--version] COMMAND [ARGS…]  |  qrun MANIFEST…|DIR [ARGS…]",
         description="Declarative, reviewable quantum workloads on Qiskit Runtime.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -90,7 +94,7 @@ def build_parser(name: str) -> argparse.ArgumentParser:
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    """``qrun FILE …`` means ``qrun run FILE …``."""
+    """``qrun FILE …`` (or ``qrun DIR …``) means ``qrun run FILE …``."""
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         return ["run", *argv]
     return argv

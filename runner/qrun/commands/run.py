@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -81,6 +82,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="print the results document to stdout (several manifests: the summary)",
     )
     parser.add_argument(
+        "-j",
         "--max-parallel",
         type=_positive,
         metavar="N",
@@ -175,7 +177,7 @@ def _child_outcome(report: RunReport, code: int) -> ChildOutcome:
     from qrun.run.child_outcome import ChildOutcome
 
     outcome = report.outcome
-    jobs = len(outcome.jobs)
+    jobs = len(outcome.jobs) + sum(len(w.history) for w in outcome.workload_results.values())
     if code == EXIT_OK:
         return ChildOutcome("ok", folder=report.folder, jobs=jobs)
     if code == EXIT_INTERRUPTED:
@@ -191,7 +193,7 @@ def _child_outcome(report: RunReport, code: int) -> ChildOutcome:
         "failed",
         folder=report.folder,
         jobs=jobs,
-        error=_first_line(Exception(errors[0])) if errors else None,
+        error=errors[0].splitlines()[0] if errors else None,
     )
 
 
@@ -298,13 +300,25 @@ def _child_arguments(args: argparse.Namespace) -> list[str]:
     return arguments
 
 
+_STOPPING = (
+    "qrun: interrupted; each running manifest cancels and closes its session and writes "
+    "its record, no other starts\n"
+)
+
+
 @contextmanager
 def forwarded_signals(interrupt: Callable[[], None]) -> Iterator[None]:
     """SIGINT and SIGTERM call ``interrupt`` (which passes them on to the children)
     instead of stopping this process, which goes on to wait for the children and show
     the summary."""
 
+    said = False
+
     def handler(_signal: int, _frame: object) -> None:
+        nonlocal said
+        if not said:  # os.write: a signal may land inside a write to sys.stderr
+            said = True
+            os.write(2, _STOPPING.encode())
         interrupt()
 
     previous = {name: signal.signal(name, handler) for name in (signal.SIGINT, signal.SIGTERM)}

@@ -154,7 +154,7 @@ class ManyRun:
         self._manifests = list(manifests)
         self._outputs = list(outputs)
         self._arguments = list(arguments)
-        self._max_parallel = max_parallel
+        self._max_parallel = max(1, min(max_parallel, len(self._manifests)))
         self._on_finished = on_finished
         self._lock = threading.Lock()  # never taken by the thread that calls interrupt()
         self._stopping = False
