@@ -101,7 +101,7 @@ def _rank(code: int) -> int:
 def default_max_parallel() -> int:
     """How many manifests run at once unless told: the CPUs this process may use (a
     local simulation keeps one busy), at most 8 (each child is a Python process with
-    Qiskit loaded, some 200 MB)."""
+    Qiskit loaded, about 120 MB for a small run)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
