@@ -43,6 +43,8 @@ AER_OPTIONS: dict[str, str] = {
     "matrix_product_state_max_bond_dimension": "bond dimension at which MPS truncates",
     "matrix_product_state_truncation_threshold": "Schmidt coefficients MPS drops below",
     "mps_sample_measure_algorithm": "how MPS samples measurements",
+    "noise_model": "aer only: the noise model of a fake device (given by name), whose target "
+    "circuits are then transpiled for",
 }
 
 #: Simulation methods that qrun can estimate and run (``AerSimulator``'s, less the ones
@@ -59,6 +61,9 @@ METHODS = (
 
 Value = bool | int | float | str
 
+#: Options :class:`SimulatorSettings` keeps in fields of their own.
+_OWN = frozenset({"method", "device", "precision", "noise_model"})
+
 
 @dataclass(frozen=True)
 class SimulatorSettings:
@@ -67,6 +72,8 @@ class SimulatorSettings:
     method: str = "automatic"
     device: str = "CPU"
     precision: str = "double"
+    #: ``aer`` only: the fake device whose noise model and target apply (None: ideal).
+    noise_model: str | None = None
     #: The other options of :data:`AER_OPTIONS`, by name, in manifest order.
     others: tuple[tuple[str, Value], ...] = ()
 
@@ -76,13 +83,14 @@ class SimulatorSettings:
         others = tuple(
             (name, value)
             for name, value in options.items()
-            if name not in ("method", "device", "precision")
-            and isinstance(value, bool | int | float | str)
+            if name not in _OWN and isinstance(value, bool | int | float | str)
         )
+        noise = options.get("noise_model")
         return cls(
             method=str(options.get("method", "automatic")),
             device=str(options.get("device", "CPU")),
             precision=str(options.get("precision", "double")),
+            noise_model=noise if isinstance(noise, str) else None,
             others=others,
         )
 
@@ -91,7 +99,8 @@ class SimulatorSettings:
         return next((value for key, value in self.others if key == name), None)
 
     def aer_options(self, method: str) -> dict[str, Value]:
-        """``AerSimulator`` keyword arguments, with ``method`` the one resolved."""
+        """``AerSimulator`` keyword arguments, with ``method`` the one resolved (the noise
+        model, a device's name here, is built by the simulation)."""
         chosen: dict[str, Value] = {"method": method, "device": self.device}
         if self.precision != "double":
             chosen["precision"] = self.precision
@@ -104,6 +113,7 @@ class SimulatorSettings:
             "method": self.method,
             "device": self.device,
             "precision": self.precision,
+            **({} if self.noise_model is None else {"noise_model": self.noise_model}),
             **dict(self.others),
         }
 
