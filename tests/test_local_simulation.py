@@ -149,6 +149,29 @@ class TestOptionsAreCheckedNotIgnored:
         # 60 qubits run only because the stabilizer method was really used.
         assert set(_counts(tmp_path)) == {"0" * 60, "1" * 60}
 
+    def test_options_for_large_simulations_pass_through_and_are_recorded(
+        self, tmp_path: Path
+    ) -> None:
+        options = {"blocking_enable": "true", "blocking_qubits": 2, "shot_branching_enable": "true"}
+        run = _run(_write(tmp_path, options=options, width=4), tmp_path)
+        recorded = run["backend"]["simulator"]["options"]  # type: ignore[index]
+        assert recorded["blocking_enable"] is True
+        assert recorded["blocking_qubits"] == 2
+        assert recorded["shot_branching_enable"] is True
+        assert set(_counts(tmp_path)) == {"0000", "1111"}
+
+    def test_a_gpu_only_option_on_the_cpu_is_refused_at_its_place(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = _write(tmp_path, options={"batched_shots_gpu": "true"})
+        assert main(["plan", str(path)]) == 1
+        err = capsys.readouterr().err
+        line = _line_of(path, "batched_shots_gpu")
+        assert (
+            f"local.yaml:{line}:24: $.backend.options.batched_shots_gpu: batched_shots_gpu "
+            "applies only to a GPU simulation; set device: GPU or remove it"
+        ) in err
+
     def test_mps_runs_a_40_qubit_ghz_on_aer(self, tmp_path: Path) -> None:
         run = _run(_write(tmp_path, options={"method": "matrix_product_state"}, width=40), tmp_path)
         circuit = run["backend"]["simulator"]["circuits"]["main"]  # type: ignore[index]
@@ -354,6 +377,20 @@ class TestEveryAcceptedOptionIsApplied:
             "matrix_product_state_truncation_threshold": 1e-10,
             "mps_sample_measure_algorithm": "mps_probabilities",
             "noise_model": "fake_manila",
+            "blocking_enable": True,
+            "blocking_qubits": 10,
+            "chunk_swap_buffer_qubits": 8,
+            "accept_distributed_results": False,
+            "shot_branching_enable": True,
+            "shot_branching_sampling_enable": False,
+            "mps_parallel_threshold": 14,
+            "mps_omp_threads": 1,
+            "mps_lapack": False,
+            "mps_swap_direction": "mps_swap_right",
+            "batched_shots_gpu": True,
+            "batched_shots_gpu_max_qubits": 12,
+            "num_threads_per_device": 2,
+            "cuStateVec_enable": False,
         }
         assert set(given) == set(AER_OPTIONS)
         settings = SimulatorSettings.from_options(given)
