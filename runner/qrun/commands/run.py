@@ -8,6 +8,7 @@ summary table (``--json``: the summary as JSON). A single FILE runs as it always
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import signal
@@ -216,15 +217,16 @@ def _run_many(args: argparse.Namespace, paths: list[Path]) -> int:
         finished += 1
         _show_finished(run, finished, total)
 
-    runner = ManyRun(
-        manifests,
-        outputs=outputs,
-        arguments=_child_arguments(args),
-        max_parallel=args.max_parallel or default_max_parallel(),
-        on_finished=on_finished,
-    )
-    with forwarded_signals(runner.interrupt):
-        report = runner.run()
+    with _shared_compute(args) as compute:
+        runner = ManyRun(
+            manifests,
+            outputs=outputs,
+            arguments=_service_arguments(args) + compute,
+            max_parallel=args.max_parallel or default_max_parallel(),
+            on_finished=on_finished,
+        )
+        with forwarded_signals(runner.interrupt):
+            report = runner.run()
     if args.json:
         sys.stdout.write(json.dumps(summary_document(report), indent=2) + "\n")
     else:
@@ -283,9 +285,8 @@ def manifests_in(paths: list[Path]) -> list[Path]:
     return unique
 
 
-def _child_arguments(args: argparse.Namespace) -> list[str]:
-    """What every child is given besides its manifest: the service options and where
-    jobs compute."""
+def _service_arguments(args: argparse.Namespace) -> list[str]:
+    """The service options, for every child."""
     arguments = []
     for option, value in (
         ("--channel", args.channel),
@@ -294,10 +295,20 @@ def _child_arguments(args: argparse.Namespace) -> list[str]:
     ):
         if value is not None:
             arguments += [option, str(value)]
-    compute = getattr(args, "compute", None)
-    if compute is not None:
-        arguments += ["--compute", str(compute)]
     return arguments
+
+
+@contextmanager
+def _shared_compute(args: argparse.Namespace) -> Iterator[list[str]]:
+    """``--compute`` for every child, one compute for them all: ``ray`` without an
+    address starts one local Ray head for the whole run, which every child joins."""
+    compute = getattr(args, "compute", None)
+    if compute is None:
+        yield []
+        return
+    choice = importlib.import_module("qrun.compute.choice")
+    with choice.shared_compute(compute) as shared:
+        yield ["--compute", str(shared)]
 
 
 _STOPPING = (
