@@ -113,13 +113,15 @@ class TestFolder:
 
 @pytest.mark.slow
 class TestTable:
-    """If several files are named with ``-o``, each record goes under its name, and the
-    table shows each manifest's status, jobs, time, record and first error."""
+    """If several files are named with ``-o``, each record goes under its name, the
+    service options reach every run, and the table shows each manifest's status, jobs,
+    time, record and first error."""
 
     def test_table_and_output_folders(self, tmp_path: Path) -> None:
         bell = _bell(tmp_path, "bell", seed=3)
         broken = _invalid(tmp_path)
-        ran = _qrun("run", bell, broken, "-o", tmp_path / "out", "--max-parallel", "2")
+        out = tmp_path / "out"
+        ran = _qrun("run", bell, broken, "-o", out, "--max-parallel", "2", "--instance", "team-a")
         assert ran.returncode == EXIT_USER, ran.stderr
         header, first, second, totals = ran.stdout.splitlines()
         assert header.split() == ["manifest", "status", "jobs", "wall", "record", "first", "error"]
@@ -130,6 +132,8 @@ class TestTable:
         assert totals.startswith("2 manifests: 1 ok, 1 invalid; ")
         assert totals.endswith("up to 2 at once")
         assert (tmp_path / "out" / "bell" / "run.json").is_file()
+        journal = json.loads((tmp_path / "out" / "bell" / "journal.json").read_text("utf-8"))
+        assert journal["service"]["instance"] == "team-a"
         assert not (tmp_path / "out" / "broken").exists()
 
 
