@@ -3,6 +3,7 @@ summary at the end and the worst exit code; a bad one does not stop the others."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -222,6 +223,53 @@ class TestInterrupted:
         assert not (out / "c").exists()
         assert summary["runs"][2]["error"] == "not started: interrupted"
         assert summary["runs"][2]["record"] is None
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes ``pid`` started (from any of its threads), with their command lines."""
+    found = {}
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text(encoding="utf-8").split():
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+                found[int(child)] = command.replace(b"\0", b" ").decode()
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+class TestKilled:
+    """If one manifest's process is killed outright, that manifest is reported failed
+    with the signal's name and the partial record it left, and the others go on."""
+
+    def test_sigkill(self, tmp_path: Path) -> None:
+        studies = tmp_path / "studies"
+        studies.mkdir()
+        slow = (EXAMPLES / "vqe-two-optimizers.yaml").read_text(encoding="utf-8")
+        (studies / "a.yaml").write_text(slow, encoding="utf-8")
+        _bell(studies, "b", seed=5)
+        out = tmp_path / "out"
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "qrun", "run", str(studies), "-o", str(out), "-j2", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENVIRONMENT,
+        )
+        deadline = time.monotonic() + 60  # a's session opens, then a is killed
+        while not (out / "a" / "journal.json").exists() and parent.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        (victim,) = [pid for pid, line in _children(parent.pid).items() if "a.yaml" in line]
+        os.kill(victim, signal.SIGKILL)
+        stdout, stderr = parent.communicate(timeout=60)
+
+        assert parent.returncode == EXIT_USER, stderr
+        killed, other = json.loads(stdout)["runs"]
+        assert (killed["status"], killed["exit_code"]) == ("failed", EXIT_USER)
+        assert killed["error"] == "killed by SIGKILL"
+        assert killed["record"] == str(out / "a")  # its journal, for qrun resume
+        assert (other["status"], other["record"]) == ("ok", str(out / "b"))
 
 
 class TestNothingToRun:
