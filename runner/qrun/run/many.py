@@ -216,13 +216,18 @@ class ManyRun:
                     manifest, "interrupted", EXIT_INTERRUPTED, error="not started: interrupted"
                 )
             started = monotonic()
-            with log_file.open("wb") as log:
-                process = subprocess.Popen(
-                    self._command(index, outcome_file),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=log,
-                    start_new_session=True,  # Ctrl-C reaches it only through interrupt()
+            try:
+                with log_file.open("wb") as log:
+                    process = subprocess.Popen(
+                        self._command(index, outcome_file),
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                        start_new_session=True,  # Ctrl-C reaches it only through interrupt()
+                    )
+            except OSError as error:  # no process to be had (fork refused, no file left)
+                return ManifestRun(
+                    manifest, "failed", EXIT_USER, error=f"cannot start: {error.strerror}"
                 )
             self._running.add(process)
         returncode = process.wait()
