@@ -11,6 +11,13 @@ the next (an optimiser only changes the parameter values), so each worker is sen
 an object once and afterwards only a reference to it; the parent keeps the objects it
 has sent alive, so a reference is never reused for a different object.
 
+Backend affinity: each backend the executor is told of has a home worker (the backends
+are dealt round-robin over the workers), and its jobs go to that worker whenever it is
+idle, to another idle worker only when it is not. A worker builds a backend's simulator
+and noise model on first use, which costs far more than a small job: with homes, each
+backend is built in one worker, not in every one. A worker primes its home backends as
+soon as it starts (``prime()`` of what it is given), before its first job.
+
 Workers are forked on Linux (they start at once and share the parent's imports) and
 spawned elsewhere; a spawned worker imports the parent's main module, which must then
 guard its code with ``if __name__ == "__main__":``.
@@ -26,20 +33,28 @@ import pickle
 import sys
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qrun.engine.lifetime import c_library, end_with_parent
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from multiprocessing.connection import Connection
     from multiprocessing.context import BaseContext
 
     from qrun.engine.work import Work
 
-__all__ = ["WorkDecoder", "WorkEncoder", "WorkerExecutor", "prime_workers", "worker_context"]
+__all__ = [
+    "Primer",
+    "WorkDecoder",
+    "WorkEncoder",
+    "WorkerExecutor",
+    "prime_workers",
+    "worker_context",
+]
 
 #: Objects a worker keeps at most before it is told to forget them all.
 MAX_SHARED = 256
@@ -153,6 +168,27 @@ class WorkDecoder:
         return work
 
 
+class Primer(Protocol):
+    """What builds a backend's simulation state ahead of its first job (it must pickle)."""
+
+    def prime(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Prime:
+    """A message to a worker: build these backends' state now; no answer is sent."""
+
+    primers: tuple[Primer, ...]
+
+
+def _prime(message: _Prime) -> None:
+    for primer in message.primers:
+        try:
+            primer.prime()
+        except Exception:  # noqa: BLE001 - the first job builds it, or reports why not
+            continue
+
+
 def _serve(connection: Connection, parent: int) -> None:
     """A worker's loop: receive work, compute it, send back its outcome; None ends it."""
     end_with_parent(parent)
@@ -164,6 +200,9 @@ def _serve(connection: Connection, parent: int) -> None:
             return
         if message is None:
             return
+        if isinstance(message, _Prime):
+            _prime(message)
+            continue
         try:
             outcome = run_work(decoder.decode(*message))
         except Exception as error:  # noqa: BLE001 - reported as the job's failure
@@ -195,9 +234,20 @@ class _Worker:
 
 
 class WorkerExecutor:
-    """Computes jobs with Aer in ``workers`` worker processes, one job per worker."""
+    """Computes jobs with Aer in ``workers`` worker processes, one job per worker.
 
-    def __init__(self, workers: int, context: BaseContext | None = None) -> None:
+    ``backends`` names the backends to give a home worker now, each with what primes its
+    simulation there (None: nothing to prime); a backend first met in a job gets the
+    worker with the fewest homes.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        context: BaseContext | None = None,
+        *,
+        backends: Mapping[str, Primer | None] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"a worker executor needs at least one worker, got {workers}")
         chosen = context or worker_context()
@@ -208,11 +258,31 @@ class WorkerExecutor:
         self._closed = False
         self._workers = [_Worker(chosen, index) for index in range(workers)]
         self._alive = set(self._workers)
+        self._homes: dict[str, _Worker] = {}
+        primers: dict[_Worker, list[Primer]] = {}
+        for name, primer in (backends or {}).items():
+            home = self._home(name)
+            if primer is not None:
+                primers.setdefault(home, []).append(primer)
+        for worker, items in primers.items():
+            with contextlib.suppress(Exception):  # unprimed, the first job builds it
+                worker.connection.send(_Prime(tuple(items)))
         for worker in self._workers:
             self._idle.append(worker)
             threading.Thread(
                 target=self._read, args=(worker,), name="qrun-worker-reader", daemon=True
             ).start()
+
+    def _home(self, backend: str) -> _Worker:
+        """The worker a backend's jobs prefer (under the lock once workers run)."""
+        home = self._homes.get(backend)
+        if home is None:
+            counts = {worker: 0 for worker in self._workers if worker in self._alive}
+            for worker in self._homes.values():
+                counts[worker] = counts.get(worker, 0) + 1
+            home = min(counts or self._workers, key=lambda worker: counts.get(worker, 0))
+            self._homes[backend] = home
+        return home
 
     @property
     def workers(self) -> int:
@@ -224,7 +294,7 @@ class WorkerExecutor:
             if self._closed or not self._alive:
                 worker = None
             elif self._idle:
-                worker = self._idle.pop()
+                worker = self._take_idle(work.backend)
             else:
                 self._backlog.append((work, done))
                 return
@@ -232,6 +302,25 @@ class WorkerExecutor:
             done(Outcome(error="no worker process is left to run the job"))
             return
         self._send(worker, work, done)
+
+    def _take_idle(self, backend: str) -> _Worker:
+        """An idle worker for a job on ``backend``: its home if idle (under the lock)."""
+        home = self._home(backend)
+        if home in self._idle:
+            self._idle.remove(home)
+            return home
+        return self._idle.pop()
+
+    def _next_for(self, worker: _Worker) -> tuple[Work, Callable[[Outcome], None]] | None:
+        """The waiting job ``worker`` should take: the first one whose home it is, else
+        the first one (under the lock)."""
+        if not self._backlog:
+            return None
+        for index, waiting in enumerate(self._backlog):
+            if self._home(waiting[0].backend) is worker:
+                del self._backlog[index]
+                return waiting
+        return self._backlog.popleft()
 
     def _send(self, worker: _Worker, work: Work, done: Callable[[Outcome], None]) -> None:
         try:
@@ -251,7 +340,7 @@ class WorkerExecutor:
                 return
             done, worker.done = worker.done, None
             with self._lock:
-                following = self._backlog.popleft() if self._backlog else None
+                following = self._next_for(worker)
                 if following is None:
                     self._idle.append(worker)
             if following is not None:
@@ -265,6 +354,7 @@ class WorkerExecutor:
             if worker in self._idle:
                 self._idle.remove(worker)
             self._alive.discard(worker)
+            self._homes = {name: home for name, home in self._homes.items() if home is not worker}
             orphans = [] if self._alive else list(self._backlog)
             self._backlog.clear() if orphans else None
         done, worker.done = worker.done, None
