@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from qrun.engine import Outcome, Work, WorkerExecutor
+from qrun.engine.workers import NICENESS
 
 #: What this process has primed (in a worker: what it was told to prime).
 PRIMED: list[str] = []
@@ -85,3 +86,32 @@ class TestBackendAffinity:
             executor.shutdown()
         assert len({pid for pid, _ in ran}) == 1
         assert {primed for _, primed in ran} == {"fake_a"}
+
+
+@dataclass(frozen=True)
+class Niceness:
+    """A simulation that reports, as its job's outcome, the worker's scheduling niceness."""
+
+    def run(self, work: Work) -> Outcome:
+        return Outcome(error=str(os.nice(0)))
+
+
+class TestWorkerPriority:
+    """If the workers keep every CPU busy, the process answering requests still comes first."""
+
+    @pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities here")
+    def test_workers_compute_at_a_lower_priority_than_their_parent(self) -> None:
+        executor = WorkerExecutor(1)
+        finished = threading.Event()
+        outcomes: list[Outcome] = []
+
+        def done(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            finished.set()
+
+        try:
+            executor.start(Work("sampler", "aer", (), simulation=Niceness()), done)
+            assert finished.wait(30), "the job never finished"
+        finally:
+            executor.shutdown()
+        assert outcomes[0].error == str(min(19, os.nice(0) + NICENESS))

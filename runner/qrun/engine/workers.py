@@ -18,6 +18,10 @@ and noise model on first use, which costs far more than a small job: with homes,
 backend is built in one worker, not in every one. A worker primes its home backends as
 soon as it starts (``prime()`` of what it is given), before its first job.
 
+Workers compute at a lower scheduling priority (:data:`NICENESS`) than the process that
+started them: when the CPUs are all busy computing, the parent, which answers requests and
+decides what runs next, is still scheduled at once.
+
 Workers are forked on Linux (they start at once and share the parent's imports) and
 spawned elsewhere; a spawned worker imports the parent's main module, which must then
 guard its code with ``if __name__ == "__main__":``.
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
     from qrun.engine.work import Work
 
 __all__ = [
+    "NICENESS",
     "Primer",
     "WorkDecoder",
     "WorkEncoder",
@@ -58,6 +63,8 @@ __all__ = [
 
 #: Objects a worker keeps at most before it is told to forget them all.
 MAX_SHARED = 256
+#: How much lower than its parent's a worker's scheduling priority is (``nice``).
+NICENESS = 5
 _shared_types: tuple[type, ...] | None = None
 
 
@@ -192,6 +199,9 @@ def _prime(message: _Prime) -> None:
 def _serve(connection: Connection, parent: int) -> None:
     """A worker's loop: receive work, compute it, send back its outcome; None ends it."""
     end_with_parent(parent)
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(NICENESS)
     decoder = WorkDecoder()
     while True:
         try:
