@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 from qrun.engine import Outcome, Work, WorkerExecutor
 from qrun.engine.workers import NICENESS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: What this process has primed (in a worker: what it was told to prime).
 PRIMED: list[str] = []
@@ -115,3 +119,29 @@ class TestWorkerPriority:
         finally:
             executor.shutdown()
         assert outcomes[0].error == str(min(19, os.nice(0) + NICENESS))
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A primer that leaves a file behind once it has run."""
+
+    path: str
+
+    def prime(self) -> None:
+        with open(self.path, "w") as marker:  # noqa: PTH123 - the plainest write there is
+            marker.write("primed")
+
+
+class TestReadyWhenPrimed:
+    """If a worker executor has started, its workers have primed their backends."""
+
+    def test_every_home_is_primed_when_the_executor_is_built(self, tmp_path: Path) -> None:
+        marks = {name: tmp_path / f"{name}.primed" for name in ("fake_a", "fake_b", "fake_c")}
+        executor = WorkerExecutor(
+            2, backends={name: Marker(str(path)) for name, path in marks.items()}
+        )
+        try:
+            primed = sorted(path.name for path in marks.values() if path.exists())
+        finally:
+            executor.shutdown()
+        assert primed == ["fake_a.primed", "fake_b.primed", "fake_c.primed"]

@@ -16,7 +16,8 @@ are dealt round-robin over the workers), and its jobs go to that worker whenever
 idle, to another idle worker only when it is not. A worker builds a backend's simulator
 and noise model on first use, which costs far more than a small job: with homes, each
 backend is built in one worker, not in every one. A worker primes its home backends as
-soon as it starts (``prime()`` of what it is given), before its first job.
+soon as it starts (``prime()`` of what it is given), and the executor waits for them all
+(at most :data:`PRIME_SECONDS`) before it takes work: a service is ready when it says so.
 
 Workers compute at a lower scheduling priority (:data:`NICENESS`) than the process that
 started them: when the CPUs are all busy computing, the parent, which answers requests and
@@ -36,6 +37,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,6 +67,8 @@ __all__ = [
 MAX_SHARED = 256
 #: How much lower than its parent's a worker's scheduling priority is (``nice``).
 NICENESS = 5
+#: The longest the executor waits for its workers to prime their backends.
+PRIME_SECONDS = 120.0
 _shared_types: tuple[type, ...] | None = None
 
 
@@ -183,9 +187,14 @@ class Primer(Protocol):
 
 @dataclass(frozen=True)
 class _Prime:
-    """A message to a worker: build these backends' state now; no answer is sent."""
+    """A message to a worker: build these backends' state now, then answer :class:`_Primed`."""
 
     primers: tuple[Primer, ...]
+
+
+@dataclass(frozen=True)
+class _Primed:
+    """A worker's answer once it has primed what it was told to."""
 
 
 def _prime(message: _Prime) -> None:
@@ -212,6 +221,7 @@ def _serve(connection: Connection, parent: int) -> None:
             return
         if isinstance(message, _Prime):
             _prime(message)
+            connection.send(_Primed())
             continue
         try:
             outcome = run_work(decoder.decode(*message))
@@ -274,9 +284,16 @@ class WorkerExecutor:
             home = self._home(name)
             if primer is not None:
                 primers.setdefault(home, []).append(primer)
+        priming = []
         for worker, items in primers.items():
             with contextlib.suppress(Exception):  # unprimed, the first job builds it
                 worker.connection.send(_Prime(tuple(items)))
+                priming.append(worker)
+        until = time.monotonic() + PRIME_SECONDS
+        for worker in priming:  # in parallel: every worker was told before any is waited for
+            with contextlib.suppress(Exception):  # a late answer is skipped by its reader
+                if worker.connection.poll(max(0.0, until - time.monotonic())):
+                    worker.connection.recv()
         for worker in self._workers:
             self._idle.append(worker)
             threading.Thread(
@@ -348,6 +365,8 @@ class WorkerExecutor:
             except (EOFError, OSError):
                 self._lost(worker)
                 return
+            if isinstance(outcome, _Primed):  # primed later than the executor waited
+                continue
             done, worker.done = worker.done, None
             with self._lock:
                 following = self._next_for(worker)
