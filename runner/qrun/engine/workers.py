@@ -11,6 +11,18 @@ the next (an optimiser only changes the parameter values), so each worker is sen
 an object once and afterwards only a reference to it; the parent keeps the objects it
 has sent alive, so a reference is never reused for a different object.
 
+Backend affinity: each backend the executor is told of has a home worker (the backends
+are dealt round-robin over the workers), and its jobs go to that worker whenever it is
+idle, to another idle worker only when it is not. A worker builds a backend's simulator
+and noise model on first use, which costs far more than a small job: with homes, each
+backend is built in one worker, not in every one. A worker primes its home backends as
+soon as it starts (``prime()`` of what it is given), and the executor waits for them all
+(at most :data:`PRIME_SECONDS`) before it takes work: a service is ready when it says so.
+
+Workers compute at a lower scheduling priority (:data:`NICENESS`) than the process that
+started them: when the CPUs are all busy computing, the parent, which answers requests and
+decides what runs next, is still scheduled at once.
+
 Workers are forked on Linux (they start at once and share the parent's imports) and
 spawned elsewhere; a spawned worker imports the parent's main module, which must then
 guard its code with ``if __name__ == "__main__":``.
@@ -25,24 +37,38 @@ import os
 import pickle
 import sys
 import threading
+import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qrun.engine.lifetime import c_library, end_with_parent
 from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from multiprocessing.connection import Connection
     from multiprocessing.context import BaseContext
 
     from qrun.engine.work import Work
 
-__all__ = ["WorkDecoder", "WorkEncoder", "WorkerExecutor", "prime_workers", "worker_context"]
+__all__ = [
+    "NICENESS",
+    "Primer",
+    "WorkDecoder",
+    "WorkEncoder",
+    "WorkerExecutor",
+    "prime_workers",
+    "worker_context",
+]
 
 #: Objects a worker keeps at most before it is told to forget them all.
 MAX_SHARED = 256
+#: How much lower than its parent's a worker's scheduling priority is (``nice``).
+NICENESS = 5
+#: The longest the executor waits for its workers to prime their backends.
+PRIME_SECONDS = 120.0
 _shared_types: tuple[type, ...] | None = None
 
 
@@ -153,9 +179,38 @@ class WorkDecoder:
         return work
 
 
+class Primer(Protocol):
+    """What builds a backend's simulation state ahead of its first job (it must pickle)."""
+
+    def prime(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Prime:
+    """A message to a worker: build these backends' state now, then answer :class:`_Primed`."""
+
+    primers: tuple[Primer, ...]
+
+
+@dataclass(frozen=True)
+class _Primed:
+    """A worker's answer once it has primed what it was told to."""
+
+
+def _prime(message: _Prime) -> None:
+    for primer in message.primers:
+        try:
+            primer.prime()
+        except Exception:  # noqa: BLE001 - the first job builds it, or reports why not
+            continue
+
+
 def _serve(connection: Connection, parent: int) -> None:
     """A worker's loop: receive work, compute it, send back its outcome; None ends it."""
     end_with_parent(parent)
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(NICENESS)
     decoder = WorkDecoder()
     while True:
         try:
@@ -164,6 +219,10 @@ def _serve(connection: Connection, parent: int) -> None:
             return
         if message is None:
             return
+        if isinstance(message, _Prime):
+            _prime(message)
+            connection.send(_Primed())
+            continue
         try:
             outcome = run_work(decoder.decode(*message))
         except Exception as error:  # noqa: BLE001 - reported as the job's failure
@@ -195,9 +254,20 @@ class _Worker:
 
 
 class WorkerExecutor:
-    """Computes jobs with Aer in ``workers`` worker processes, one job per worker."""
+    """Computes jobs with Aer in ``workers`` worker processes, one job per worker.
 
-    def __init__(self, workers: int, context: BaseContext | None = None) -> None:
+    ``backends`` names the backends to give a home worker now, each with what primes its
+    simulation there (None: nothing to prime); a backend first met in a job gets the
+    worker with the fewest homes.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        context: BaseContext | None = None,
+        *,
+        backends: Mapping[str, Primer | None] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"a worker executor needs at least one worker, got {workers}")
         chosen = context or worker_context()
@@ -208,11 +278,38 @@ class WorkerExecutor:
         self._closed = False
         self._workers = [_Worker(chosen, index) for index in range(workers)]
         self._alive = set(self._workers)
+        self._homes: dict[str, _Worker] = {}
+        primers: dict[_Worker, list[Primer]] = {}
+        for name, primer in (backends or {}).items():
+            home = self._home(name)
+            if primer is not None:
+                primers.setdefault(home, []).append(primer)
+        priming = []
+        for worker, items in primers.items():
+            with contextlib.suppress(Exception):  # unprimed, the first job builds it
+                worker.connection.send(_Prime(tuple(items)))
+                priming.append(worker)
+        until = time.monotonic() + PRIME_SECONDS
+        for worker in priming:  # in parallel: every worker was told before any is waited for
+            with contextlib.suppress(Exception):  # a late answer is skipped by its reader
+                if worker.connection.poll(max(0.0, until - time.monotonic())):
+                    worker.connection.recv()
         for worker in self._workers:
             self._idle.append(worker)
             threading.Thread(
                 target=self._read, args=(worker,), name="qrun-worker-reader", daemon=True
             ).start()
+
+    def _home(self, backend: str) -> _Worker:
+        """The worker a backend's jobs prefer (under the lock once workers run)."""
+        home = self._homes.get(backend)
+        if home is None:
+            counts = {worker: 0 for worker in self._workers if worker in self._alive}
+            for worker in self._homes.values():
+                counts[worker] = counts.get(worker, 0) + 1
+            home = min(counts or self._workers, key=lambda worker: counts.get(worker, 0))
+            self._homes[backend] = home
+        return home
 
     @property
     def workers(self) -> int:
@@ -224,7 +321,7 @@ class WorkerExecutor:
             if self._closed or not self._alive:
                 worker = None
             elif self._idle:
-                worker = self._idle.pop()
+                worker = self._take_idle(work.backend)
             else:
                 self._backlog.append((work, done))
                 return
@@ -232,6 +329,25 @@ class WorkerExecutor:
             done(Outcome(error="no worker process is left to run the job"))
             return
         self._send(worker, work, done)
+
+    def _take_idle(self, backend: str) -> _Worker:
+        """An idle worker for a job on ``backend``: its home if idle (under the lock)."""
+        home = self._home(backend)
+        if home in self._idle:
+            self._idle.remove(home)
+            return home
+        return self._idle.pop()
+
+    def _next_for(self, worker: _Worker) -> tuple[Work, Callable[[Outcome], None]] | None:
+        """The waiting job ``worker`` should take: the first one whose home it is, else
+        the first one (under the lock)."""
+        if not self._backlog:
+            return None
+        for index, waiting in enumerate(self._backlog):
+            if self._home(waiting[0].backend) is worker:
+                del self._backlog[index]
+                return waiting
+        return self._backlog.popleft()
 
     def _send(self, worker: _Worker, work: Work, done: Callable[[Outcome], None]) -> None:
         try:
@@ -249,9 +365,11 @@ class WorkerExecutor:
             except (EOFError, OSError):
                 self._lost(worker)
                 return
+            if isinstance(outcome, _Primed):  # primed later than the executor waited
+                continue
             done, worker.done = worker.done, None
             with self._lock:
-                following = self._backlog.popleft() if self._backlog else None
+                following = self._next_for(worker)
                 if following is None:
                     self._idle.append(worker)
             if following is not None:
@@ -265,6 +383,7 @@ class WorkerExecutor:
             if worker in self._idle:
                 self._idle.remove(worker)
             self._alive.discard(worker)
+            self._homes = {name: home for name, home in self._homes.items() if home is not worker}
             orphans = [] if self._alive else list(self._backlog)
             self._backlog.clear() if orphans else None
         done, worker.done = worker.done, None

@@ -25,6 +25,7 @@ reliable), limited to ``max_body_bytes``. Errors have IBM's body shape (:mod:`.e
 
 from __future__ import annotations
 
+import contextlib
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from qrun.engine import Engine
+from qrun.engine.backends import backend_spec
+from qrun.errors import QrunError
 from qrun.serve.admin import ROUTES as ADMIN_ROUTES
 from qrun.serve.errors import ApiError, error_body, error_response
 from qrun.serve.fault_injection import FaultInjection
@@ -226,4 +229,13 @@ def create_app(
         middleware=[Middleware(RequestLog), Middleware(FaultInjection)],
     )
     app.state.serve = ServeState(config, engine, data_dir)
+    _warm(config)
     return app
+
+
+def _warm(config: ServeConfig) -> None:
+    """Load what every submission reads of its backend (the device's target, for the
+    job's estimated duration) now, not on the event loop when the first job arrives."""
+    for name in config.backends:
+        with contextlib.suppress(QrunError):
+            _ = backend_spec(name).target

@@ -43,13 +43,12 @@ from starlette.routing import Route
 
 from qrun.clock import iso_time
 from qrun.errors import PricingPlanError, QrunError, SessionClosedError, SessionError
-from qrun.providers.simulation import LocalSimulation
-from qrun.providers.simulator import SimulatorSettings
 from qrun.serve.encoding import EncodingError, Job, decode_options, decode_pubs
 from qrun.serve.errors import ApiError
 from qrun.serve.job_metrics import job_metrics, usage_document
 from qrun.serve.quantum_program import decode_quantum_program
 from qrun.serve.state import serve_state
+from qrun.serve.workers import backend_simulation
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -304,15 +303,17 @@ async def _submit(request: Request) -> Response:
                 session_id=session_id,
                 options=options,
                 duration=state.default_duration,
-                simulation=_simulation(backend),
+                simulation=backend_simulation(state.config, backend),
             )
         except SessionClosedError as error:
             raise ApiError(409, "session_closed", str(error)) from None
         except QrunError as error:
             raise ApiError(400, "invalid_job", str(error)) from None
 
-    # Decoding QPY and coercing PUBs is CPU work: keep the event loop answering meanwhile.
-    job = await run_in_threadpool(accept)
+    # Decoding QPY and coercing PUBs of a large body is CPU work: keep the event loop
+    # answering meanwhile. A small body decodes in less time than the hand-over to a thread
+    # and back would take.
+    job = accept() if _small(request) else await run_in_threadpool(accept)
     failure = state.faults.take(
         ("fail_job",), instance=instance.crn, backend=job.backend_name, program=program
     )
@@ -323,6 +324,15 @@ async def _submit(request: Request) -> Response:
         failure=None if failure is None else (failure.reason_code, failure.reason),
     )
     return JSONResponse({"id": job.job_id(), "backend": job.backend_name})
+
+
+#: Bodies up to this size are decoded on the event loop (a few milliseconds at most).
+INLINE_BODY_BYTES = 64 * 1024
+
+
+def _small(request: Request) -> bool:
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) <= INLINE_BODY_BYTES
 
 
 async def _get_job(request: Request) -> Response:
@@ -510,13 +520,6 @@ async def _usage(request: Request) -> Response:
 
 
 _API = "/api/v1"
-
-
-def _simulation(backend: str) -> LocalSimulation:
-    """How the service computes a backend's jobs: as qrun's local runs do, simulating only
-    the qubits a circuit touches (with those qubits' noise on a fake backend), so a job on
-    a 127- or 156-qubit device finishes when the circuit is small."""
-    return LocalSimulation(backend, SimulatorSettings(), noisy=backend.startswith("fake_"))
 
 
 ROUTES = [

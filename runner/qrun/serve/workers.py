@@ -6,14 +6,23 @@ the configuration (or ``--workers``), by default one per served backend. The wor
 started with the executor, before the service opens its socket or any thread: forking a
 busy multi-threaded server later can leave a worker with a lock held mid-operation. With
 realistic timing configured on the real clock, jobs are held as :mod:`.timing` says.
+
+Each backend has a home worker, which builds its simulator once, as the service starts
+(see :class:`~qrun.engine.WorkerExecutor`). The machine's CPUs are shared among the
+jobs computing at once: each job's Aer may use ``CPUs // workers`` threads (at least
+one), since Aer's OpenMP threads, left at one per CPU in every worker, outnumber the CPUs
+and spend their time waiting for each other.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from qrun.engine import ThreadExecutor, WorkerExecutor
+from qrun.providers.simulation import LocalSimulation
+from qrun.providers.simulator import SimulatorSettings
 from qrun.serve.timing import TimedExecutor
 
 if TYPE_CHECKING:
@@ -21,14 +30,44 @@ if TYPE_CHECKING:
     from qrun.serve.config import ServeConfig
     from qrun.serve.timing import RealTiming
 
-__all__ = ["serve_executor", "with_overrides"]
+__all__ = ["backend_simulation", "serve_executor", "simulation_threads", "with_overrides"]
+
+
+def _computing(config: ServeConfig) -> int:
+    """How many jobs compute at once."""
+    return config.workers or max(1, len(config.backends))
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def simulation_threads(config: ServeConfig) -> int:
+    """The threads each job's Aer may use: the CPUs shared among the jobs computing at once."""
+    return max(1, _cpus() // _computing(config))
+
+
+def backend_simulation(config: ServeConfig, backend: str) -> LocalSimulation:
+    """How the service computes a backend's jobs: as qrun's local runs do, simulating only
+    the qubits a circuit touches (with those qubits' noise on a fake backend), so a job on
+    a 127- or 156-qubit device finishes when the circuit is small; with its share of the
+    CPUs (:func:`simulation_threads`)."""
+    settings = SimulatorSettings(others=(("max_parallel_threads", simulation_threads(config)),))
+    return LocalSimulation(backend, settings, noisy=backend.startswith("fake_"))
 
 
 def serve_executor(config: ServeConfig, *, modelled: bool, processes: bool = True) -> Executor:
     """The executor a service on ``config`` computes with: worker processes (threads if
     not ``processes``), held to realistic timing unless the clock is ``modelled``."""
-    count = config.workers or max(1, len(config.backends))
-    executor: Executor = WorkerExecutor(count) if processes else ThreadExecutor(max_workers=count)
+    count = _computing(config)
+    executor: Executor
+    if processes:
+        homes = {name: backend_simulation(config, name) for name in config.backends}
+        executor = WorkerExecutor(count, backends=homes)
+    else:
+        executor = ThreadExecutor(max_workers=count)
     if config.timing and not modelled:
         executor = TimedExecutor(executor, config.timing)
     return executor
