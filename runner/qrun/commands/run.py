@@ -10,6 +10,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
+from qrun.compute.choice import add_compute_option, shared_compute
 from qrun.manifest.model import ServiceChannel
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="record folder (default: runs/<UTC timestamp>-<name>/ beside the manifest)",
     )
     parser.add_argument("--json", action="store_true", help="print the results document to stdout")
+    add_compute_option(parser)
     add_service_arguments(parser)
 
 
@@ -81,7 +83,10 @@ def main(args: argparse.Namespace) -> int:
     display = TerminalProgress() if wants_progress() and not args.json else None
     with about(str(args.manifest)), stopped_by_signals(), display or nullcontext():
         manifest = load_manifest(args.manifest)
-        report = run_manifest(manifest, settings=settings, output=args.output, progress=display)
+        with shared_compute(args.compute) as compute:
+            report = run_manifest(
+                manifest, settings=settings, output=args.output, progress=display, compute=compute
+            )
     return show_report(report, as_json=args.json)
 
 
