@@ -74,16 +74,20 @@ def _argument(text: str) -> Compute:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def add_compute_option(parser: argparse.ArgumentParser) -> None:
-    """``--compute local|processes|ray[=ADDRESS]`` (default ``local``) as ``args.compute``."""
+def add_compute_option(
+    parser: argparse.ArgumentParser, *, default: Compute | None = Compute("local")
+) -> None:
+    """``--compute local|processes|ray[=ADDRESS]`` (default ``local``; None: not given,
+    for a command whose configuration has its own) as ``args.compute``."""
     parser.add_argument(
         "--compute",
         type=_argument,
-        default=Compute("local"),
+        default=default,
         metavar="local|processes|ray[=ADDRESS]",
         help=(
-            "where jobs compute: threads of this process (default), worker processes, or "
-            "Ray tasks on a local Ray head or the cluster at ADDRESS (needs the ray extra)"
+            "where jobs compute: threads of this process, worker processes, or Ray tasks "
+            "on a local Ray head or the cluster at ADDRESS (needs the ray extra); "
+            f"default: {default or 'the configuration'}"
         ),
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from qrun.compute import executor_for
 from qrun.engine import ThreadExecutor, WorkerExecutor
 from qrun.serve.timing import TimedExecutor
 
@@ -28,7 +29,13 @@ def serve_executor(config: ServeConfig, *, modelled: bool, processes: bool = Tru
     """The executor a service on ``config`` computes with: worker processes (threads if
     not ``processes``), held to realistic timing unless the clock is ``modelled``."""
     count = config.workers or max(1, len(config.backends))
-    executor: Executor = WorkerExecutor(count) if processes else ThreadExecutor(max_workers=count)
+    executor: Executor
+    if config.compute.kind == "ray":
+        executor = executor_for(config.compute, workers=count)
+    elif processes and config.compute.kind == "processes":
+        executor = WorkerExecutor(count)
+    else:
+        executor = ThreadExecutor(max_workers=count)
     if config.timing and not modelled:
         executor = TimedExecutor(executor, config.timing)
     return executor
