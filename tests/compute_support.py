@@ -8,9 +8,12 @@ The Ray tests skip, with the reason shown, where Ray is not installed, unless
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -71,15 +74,43 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+#: The head's process: starts a head, prints its address, and stops it when its input ends.
+_HEAD = """
+import sys
+from qrun.compute.cluster import local_head
+with local_head(cpus=2) as address:
+    print(address, flush=True)
+    sys.stdin.read()
+"""
+
+
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[str]:
-    """A Ray head in the test process on loopback (2 CPUs, dashboard off), stopped after
-    the session; its address."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
+    """A Ray head on loopback (2 CPUs, dashboard off) in a process of its own, stopped
+    after the session; its address. The test process connects only while a test computes
+    on it (an executor disconnects when it shuts down), so the many tests that fork
+    processes never fork one that holds Ray's threads."""
+    # Only looked for: Ray is imported by the connection, which sets how it is imported.
+    if importlib.util.find_spec("ray") is None:
         _unavailable("ray is not installed (pip install 'qiskit-qrun[ray]')")
-    from qrun.compute.cluster import local_head
-
-    with local_head(cpus=2) as address:
+    head = subprocess.Popen(
+        [sys.executable, "-c", _HEAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert head.stdout is not None
+        address = head.stdout.readline().strip()
+        if not address:
+            pytest.fail(f"the Ray head did not start (exit code {head.wait(timeout=60)})")
         yield address
+    finally:
+        assert head.stdin is not None
+        head.stdin.close()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait()

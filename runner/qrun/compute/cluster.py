@@ -21,8 +21,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qrun.errors import QrunError
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 INSTALL_HINT = "pip install 'qiskit-qrun[ray]'"
+#: Seconds to wait for a Ray cluster's address to answer.
+CONNECT_TIMEOUT = 10.0
 #: CPUs each job's task asks for (and Aer's threads in it).
 CPUS_PER_JOB = 1
 
@@ -66,6 +70,23 @@ def import_ray() -> ModuleType:
     return ray
 
 
+def _loopback(address: str) -> bool:
+    host = address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def _single_machine() -> None:
+    """Keep Ray on the loopback interface: a head started here binds it, and a connection
+    to a loopback address is not redirected to this machine's routable address (which a
+    head on loopback does not listen on). Ray reads these when it is imported."""
+    if "ray" not in sys.modules:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    # A head started on this machine uses Ray's token authentication (its default for a
+    # new local cluster), with the user's token; a process connecting to it uses it too.
+    if Path.home().joinpath(".ray", "auth_token").is_file() or "RAY_AUTH_TOKEN" in os.environ:
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+
+
 def _init_options() -> dict[str, object]:
     return {
         "configure_logging": True,
@@ -75,10 +96,26 @@ def _init_options() -> dict[str, object]:
     }
 
 
+def _reachable(address: str) -> None:
+    """Fail at once, not after Ray's minutes of retries, where nothing listens at
+    ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``; ``auto`` is left to Ray)."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        raise ComputeError(
+            f"cannot connect to the Ray cluster at {address}: {error.strerror or error}"
+        ) from None
+
+
 def connect(address: str) -> None:
     """Connect this process to the Ray cluster at ``address`` (once; later calls for the
     same address share the connection until each has called :func:`disconnect`)."""
     global _users  # noqa: PLW0603 - one Ray connection per process
+    if _loopback(address):
+        _single_machine()
     ray = import_ray()
     with _lock:
         if _connected:
@@ -89,6 +126,7 @@ def connect(address: str) -> None:
                 )
             _users += 1
             return
+        _reachable(address)
         try:
             ray.init(address=address, **_init_options())
         except Exception as error:  # noqa: BLE001 - Ray raises several kinds; all mean "unreachable"
@@ -116,8 +154,7 @@ def disconnect() -> None:
 def local_head(cpus: int | None = None) -> Iterator[str]:
     """Start a Ray head in this process for the block's duration and yield its address."""
     global _users  # noqa: PLW0603 - one Ray connection per process
-    if "ray" not in sys.modules:  # read at import: bind the loopback interface only
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    _single_machine()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray = import_ray()
     with _lock:

@@ -73,13 +73,13 @@ class RayExecutor:
     started for this executor on this machine, ended with it)."""
 
     def __init__(self, address: str | None = None) -> None:
-        self._ray = import_ray()
         self._exit = contextlib.ExitStack()
-        if address is None:
+        if address is None:  # both import Ray, the way a loopback cluster needs
             address = self._exit.enter_context(local_head())
         else:
             connect(address)
             self._exit.callback(disconnect)
+        self._ray = import_ray()
         self.address = address
         self._task = self._ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_compute)
         self._shared = SharedObjects(self._ray.put)
@@ -140,6 +140,12 @@ class RayExecutor:
         except BaseException as error:  # noqa: BLE001 - any task failure fails the job
             outcome = Outcome(error=_reason(error))
         done(outcome)
+
+    @property
+    def started(self) -> int:
+        """Jobs handed to Ray so far."""
+        with self._lock:
+            return self._count
 
     @property
     def running(self) -> int:
