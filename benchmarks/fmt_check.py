@@ -7,9 +7,11 @@ taking turns, the median of ``--repeat`` runs of:
 * ``qrun fmt --check`` over all of them as one whole process (start-up, imports,
   validation, layout, comparison; one worker process per core);
 * the same check with ruamel.yaml alone in one process: load each file with the round-trip
-  loader, dump it and compare with the text (no validation, no key order).
+  loader, dump it and compare with the text (no validation, no key order);
+* ruamel.yaml alone on every core: the files split evenly over one such process per core,
+  started together: the floor for any formatter built on its round trip.
 
-Prints both medians, the time per 100 files and the ratio. The project's target:
+Prints the medians, the time per 100 files and the ratios. The project's target:
 ``qrun fmt --check`` ≤ 0.5 s per 100 files on 2 cores.
 
     python benchmarks/fmt_check.py [--files 1000] [--repeat 5]
@@ -18,6 +20,7 @@ Prints both medians, the time per 100 files and the ratio. The project's target:
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -73,6 +76,15 @@ def timed(command: list[str]) -> float:
     return elapsed
 
 
+def timed_together(commands: list[list[str]]) -> float:
+    """Seconds until every one of ``commands``, started at once, has ended."""
+    start = time.perf_counter()
+    running = [subprocess.Popen(c, stdout=subprocess.DEVNULL) for c in commands]
+    for process in running:
+        process.wait()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
@@ -85,17 +97,27 @@ def main() -> None:
         first = subprocess.run(qrun_command, capture_output=True, text=True, check=False)
         if first.returncode != 0:
             raise SystemExit(f"the generated manifests are not canonical:\n{first.stderr}")
-        qrun_times, ruamel_times = [], []
+        cores = os.cpu_count() or 1
+        slices = [files[index::cores] for index in range(cores)]
+        split = [[sys.executable, "-c", RUAMEL_ALONE, *part] for part in slices]
+        qrun_times, ruamel_times, floor_times = [], [], []
         for _ in range(args.repeat):
             qrun_times.append(timed(qrun_command))
             ruamel_times.append(timed(ruamel_command))
+            floor_times.append(timed_together(split))
     qrun_median = statistics.median(qrun_times)
     ruamel_median = statistics.median(ruamel_times)
+    floor_median = statistics.median(floor_times)
     per_100 = qrun_median / args.files * 100
     print(f"{args.files} manifests, median of {args.repeat} whole-process runs, taking turns")
     print(f"  qrun fmt --check           {qrun_median:7.2f} s   ({per_100:.3f} s per 100 files)")
     print(f"  ruamel.yaml load+dump+cmp  {ruamel_median:7.2f} s")
+    print(
+        f"  ruamel.yaml on {cores} cores     {floor_median:7.2f} s   "
+        f"({floor_median / args.files * 100:.3f} s per 100 files)"
+    )
     print(f"  ratio qrun / ruamel alone  {qrun_median / ruamel_median:.2f}x")
+    print(f"  ratio qrun / ruamel on {cores} cores {qrun_median / floor_median:.2f}x")
     print(f"  target <= 0.5 s per 100 files: {'met' if per_100 <= 0.5 else 'NOT met'}")
 
 

@@ -149,6 +149,29 @@ class TestOptionsAreCheckedNotIgnored:
         # 60 qubits run only because the stabilizer method was really used.
         assert set(_counts(tmp_path)) == {"0" * 60, "1" * 60}
 
+    def test_options_for_large_simulations_pass_through_and_are_recorded(
+        self, tmp_path: Path
+    ) -> None:
+        options = {"blocking_enable": "true", "blocking_qubits": 2, "shot_branching_enable": "true"}
+        run = _run(_write(tmp_path, options=options, width=4), tmp_path)
+        recorded = run["backend"]["simulator"]["options"]  # type: ignore[index]
+        assert recorded["blocking_enable"] is True
+        assert recorded["blocking_qubits"] == 2
+        assert recorded["shot_branching_enable"] is True
+        assert set(_counts(tmp_path)) == {"0000", "1111"}
+
+    def test_a_gpu_only_option_on_the_cpu_is_refused_at_its_place(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = _write(tmp_path, options={"batched_shots_gpu": "true"})
+        assert main(["plan", str(path)]) == 1
+        err = capsys.readouterr().err
+        line = _line_of(path, "batched_shots_gpu")
+        assert (
+            f"local.yaml:{line}:24: $.backend.options.batched_shots_gpu: batched_shots_gpu "
+            "applies only to a GPU simulation; set device: GPU or remove it"
+        ) in err
+
     def test_mps_runs_a_40_qubit_ghz_on_aer(self, tmp_path: Path) -> None:
         run = _run(_write(tmp_path, options={"method": "matrix_product_state"}, width=40), tmp_path)
         circuit = run["backend"]["simulator"]["circuits"]["main"]  # type: ignore[index]
@@ -239,6 +262,67 @@ class TestOnlyTouchedQubitsAreSimulated:
         assert evs == pytest.approx(list(expected), abs=0.15)
 
 
+class TestAerWithADevicesNoise:
+    """``aer`` with ``noise_model: fake_<name>``: the device's noise and target, on a
+    simulator that runs jobs side by side."""
+
+    def test_counts_equal_the_fake_backend_with_the_same_seed(self, tmp_path: Path) -> None:
+        (tmp_path / "aer").mkdir()
+        (tmp_path / "fake").mkdir()
+        noisy = _write(tmp_path / "aer", options={"noise_model": "fake_manila"})
+        fake = _write(tmp_path / "fake", options={}, backend="fake_manila")
+        run = _run(noisy, tmp_path / "aer")
+        _run(fake, tmp_path / "fake")
+        counts = _counts(tmp_path / "aer")
+        assert counts == _counts(tmp_path / "fake")
+        assert set(counts) - {"000", "111"}  # the device's errors are there
+        simulator = run["backend"]["simulator"]  # type: ignore[index]
+        assert simulator["options"]["noise_model"] == "fake_manila"
+        assert simulator["noise"] == "fake_manila's, on the simulated qubits"
+
+    def test_the_ideal_simulator_still_runs_jobs_side_by_side(self) -> None:
+        from qrun.manifest.model import Backend
+        from qrun.providers.local import LocalProvider
+
+        provider = LocalProvider()
+        try:
+            options: dict[str, JSON] = {"noise_model": "fake_manila"}
+            backend = Backend(kind="aer", name="aer", path="$.backend", options=options)
+            resolved = provider.resolve(backend)
+            assert resolved.num_qubits == 5  # transpiled for the device
+            channel = provider.open(resolved, "batch", None)
+            assert channel.runs_side_by_side
+            channel.close()
+        finally:
+            provider.shutdown()
+
+    @pytest.mark.parametrize(
+        ("backend", "value", "expected"),
+        [
+            (
+                "aer",
+                "fake_manilla",
+                "unknown fake device 'fake_manilla'; did you mean 'fake_manila'?",
+            ),
+            ("fake_lima", "fake_manila", "noise_model is for the aer simulator"),
+        ],
+    )
+    def test_a_noise_model_that_cannot_apply_is_refused_at_its_place(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        backend: str,
+        value: str,
+        expected: str,
+    ) -> None:
+        path = _write(tmp_path, options={"noise_model": value}, backend=backend)
+        assert main(["plan", str(path)]) == 1
+        err = capsys.readouterr().err
+        line = _line_of(path, "noise_model")
+        assert f"local.yaml:{line}:18: $.backend.options.noise_model: {expected}" in err
+        assert "Traceback" not in err
+
+
 class TestObservableReduction:
     """If an observable acts on idle qubits, each factor there takes its value in |0>."""
 
@@ -292,8 +376,26 @@ class TestEveryAcceptedOptionIsApplied:
             "matrix_product_state_max_bond_dimension": 8,
             "matrix_product_state_truncation_threshold": 1e-10,
             "mps_sample_measure_algorithm": "mps_probabilities",
+            "noise_model": "fake_manila",
+            "blocking_enable": True,
+            "blocking_qubits": 10,
+            "chunk_swap_buffer_qubits": 8,
+            "accept_distributed_results": False,
+            "shot_branching_enable": True,
+            "shot_branching_sampling_enable": False,
+            "mps_parallel_threshold": 14,
+            "mps_omp_threads": 1,
+            "mps_lapack": False,
+            "mps_swap_direction": "mps_swap_right",
+            "batched_shots_gpu": True,
+            "batched_shots_gpu_max_qubits": 12,
+            "num_threads_per_device": 2,
+            "cuStateVec_enable": False,
         }
         assert set(given) == set(AER_OPTIONS)
         settings = SimulatorSettings.from_options(given)
-        assert settings.aer_options(settings.method) == given
+        # The noise model is named here and built by the simulation from the device.
+        assert settings.noise_model == "fake_manila"
+        built = {name: value for name, value in given.items() if name != "noise_model"}
+        assert settings.aer_options(settings.method) == built
         assert settings.applied() == given

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
+from qrun.engine.backends import fake_backend_names
 from qrun.errors import BackendError
 from qrun.providers.base import ResolvedBackend
 from qrun.providers.simulation import LocalSimulation
@@ -52,7 +53,10 @@ class LocalBackend(ResolvedBackend):
     @property
     def simulation(self) -> LocalSimulation:
         """How this backend's jobs are computed."""
-        return LocalSimulation(self.name, self.simulator, noisy=self.kind == "fake")
+        if self.kind == "fake":
+            return LocalSimulation(self.name, self.simulator, noisy=True)
+        noise = self.simulator.noise_model
+        return LocalSimulation(self.name, self.simulator, noisy=noise is not None, noise_from=noise)
 
 
 @cache
@@ -69,6 +73,14 @@ def _ideal_target(method: str) -> Target:
         if name in simulated:
             target.add_instruction(aer.operation_from_name(name), name=name)
     return target
+
+
+def _noise_device(engine: Engine, name: str | None) -> Target | None:
+    """The target of the fake device whose noise ``aer`` simulates with; None for none, or
+    for a name that is no fake device (planning reports it at its place)."""
+    if name is None or name not in fake_backend_names():
+        return None
+    return engine.backend_spec(name).target
 
 
 class _LocalJob:
@@ -270,6 +282,9 @@ class LocalProvider:
             if method not in METHODS or method not in ("automatic", *available()[0]):
                 method = "automatic"  # planning reports the method as unavailable
             target = _ideal_target(method)
+            device = _noise_device(self.engine, settings.noise_model)
+            if device is not None:  # the device's noise applies to its own qubits and gates
+                target = device
         return LocalBackend(
             name=name,
             kind=backend.kind,

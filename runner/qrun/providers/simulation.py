@@ -92,7 +92,13 @@ class LocalSimulation:
 
     backend: str
     settings: SimulatorSettings
-    noisy: bool  # a fake backend: its device noise applies
+    noisy: bool  # a device's noise applies: a fake backend's own, or aer's noise_model
+    noise_from: str | None = None  # the fake device whose noise applies (None: backend)
+
+    @property
+    def device(self) -> str:
+        """The backend whose noise model applies, when noisy."""
+        return self.noise_from or self.backend
 
     def run(self, work: Work) -> Outcome:
         """Compute ``work``; a failure inside the simulator becomes the job's error."""
@@ -116,9 +122,9 @@ class LocalSimulation:
         if self.noisy:
             from qrun.engine.backends import backend_spec
 
-            _ = backend_spec(self.backend).fake
+            _ = backend_spec(self.device).fake
         elif self.settings.method in METHODS:
-            _simulator(self.backend, self.settings, (), self.settings.method, False)
+            _simulator(self.device, self.settings, (), self.settings.method, False)
 
     def _compute(self, work: Work) -> PrimitiveResult[object]:
         from qiskit.primitives import PrimitiveResult
@@ -151,7 +157,7 @@ class LocalSimulation:
         results: list[object] = [None] * len(work.pubs)
         for group, ((qubits, method), members) in enumerate(groups.items()):
             primitive = _primitive(
-                work.program, self.backend, self.settings, qubits, method, work.seed
+                work.program, self.device, self.settings, qubits, method, work.seed
             )
             pubs = [pub for _, pub in members]
             found: Sequence[object]
@@ -204,14 +210,14 @@ _reduced_observables: _ByObject[ObservablesArray, Callable[[Reduced], ReducedObs
 
 @lru_cache(maxsize=64)
 def _simulator(
-    backend: str, settings: SimulatorSettings, qubits: tuple[int, ...], method: str, noisy: bool
+    device: str, settings: SimulatorSettings, qubits: tuple[int, ...], method: str, noisy: bool
 ) -> AerSimulator:
     from qiskit_aer import AerSimulator
 
     from qrun.engine.backends import backend_spec
 
     options = settings.aer_options(method)
-    fake = backend_spec(backend).fake if noisy else None
+    fake = backend_spec(device).fake if noisy else None
     if fake is None:
         return AerSimulator(**options)
     return AerSimulator(noise_model=reduce_noise(fake.target, qubits), **options)
@@ -220,7 +226,7 @@ def _simulator(
 @lru_cache(maxsize=64)
 def _primitive(  # noqa: PLR0917 - a cache key: every argument is one
     program: str,
-    backend: str,
+    device: str,
     settings: SimulatorSettings,
     qubits: tuple[int, ...],
     method: str,
@@ -228,7 +234,7 @@ def _primitive(  # noqa: PLR0917 - a cache key: every argument is one
 ) -> SamplerV2 | EstimatorV2:
     from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
-    simulator = _simulator(backend, settings, qubits, method, bool(qubits))
+    simulator = _simulator(device, settings, qubits, method, bool(qubits))
     if program == "sampler":
         return SamplerV2.from_backend(simulator, seed=seed)
     run_options = {} if seed is None else {"seed_simulator": seed}

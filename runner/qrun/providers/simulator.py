@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AER_OPTIONS",
+    "GPU_ONLY",
     "METHODS",
     "SimulatorSettings",
     "available",
@@ -43,7 +44,33 @@ AER_OPTIONS: dict[str, str] = {
     "matrix_product_state_max_bond_dimension": "bond dimension at which MPS truncates",
     "matrix_product_state_truncation_threshold": "Schmidt coefficients MPS drops below",
     "mps_sample_measure_algorithm": "how MPS samples measurements",
+    "blocking_enable": "split the state into chunks (GPUs, MPI processes, caches)",
+    "blocking_qubits": "qubits per chunk when blocking",
+    "chunk_swap_buffer_qubits": "qubits of the buffer that swaps chunks",
+    "accept_distributed_results": "under MPI: each process returns only its share",
+    "shot_branching_enable": "share the state across shots until they differ",
+    "shot_branching_sampling_enable": "sample noise once per branch",
+    "mps_parallel_threshold": "qubits from which MPS parallelises",
+    "mps_omp_threads": "OpenMP threads of the MPS method",
+    "mps_lapack": "whether MPS uses LAPACK's SVD",
+    "mps_swap_direction": "which way MPS swaps qubits together",
+    "batched_shots_gpu": "GPU only: run shots of a noisy simulation in batches",
+    "batched_shots_gpu_max_qubits": "GPU only: widest circuit whose shots are batched",
+    "num_threads_per_device": "GPU only: host threads per GPU",
+    "cuStateVec_enable": "GPU only: NVIDIA cuStateVec for the state vector",
+    "noise_model": "aer only: the noise model of a fake device (given by name), whose target "
+    "circuits are then transpiled for",
 }
+
+#: Options Aer honours only when it simulates on a GPU (a CPU simulation ignores them).
+GPU_ONLY = frozenset(
+    {
+        "batched_shots_gpu",
+        "batched_shots_gpu_max_qubits",
+        "num_threads_per_device",
+        "cuStateVec_enable",
+    }
+)
 
 #: Simulation methods that qrun can estimate and run (``AerSimulator``'s, less the ones
 #: that cannot sample or estimate: ``unitary`` and ``superop`` compute operators).
@@ -59,6 +86,9 @@ METHODS = (
 
 Value = bool | int | float | str
 
+#: Options :class:`SimulatorSettings` keeps in fields of their own.
+_OWN = frozenset({"method", "device", "precision", "noise_model"})
+
 
 @dataclass(frozen=True)
 class SimulatorSettings:
@@ -67,6 +97,8 @@ class SimulatorSettings:
     method: str = "automatic"
     device: str = "CPU"
     precision: str = "double"
+    #: ``aer`` only: the fake device whose noise model and target apply (None: ideal).
+    noise_model: str | None = None
     #: The other options of :data:`AER_OPTIONS`, by name, in manifest order.
     others: tuple[tuple[str, Value], ...] = ()
 
@@ -76,13 +108,14 @@ class SimulatorSettings:
         others = tuple(
             (name, value)
             for name, value in options.items()
-            if name not in ("method", "device", "precision")
-            and isinstance(value, bool | int | float | str)
+            if name not in _OWN and isinstance(value, bool | int | float | str)
         )
+        noise = options.get("noise_model")
         return cls(
             method=str(options.get("method", "automatic")),
             device=str(options.get("device", "CPU")),
             precision=str(options.get("precision", "double")),
+            noise_model=noise if isinstance(noise, str) else None,
             others=others,
         )
 
@@ -91,7 +124,8 @@ class SimulatorSettings:
         return next((value for key, value in self.others if key == name), None)
 
     def aer_options(self, method: str) -> dict[str, Value]:
-        """``AerSimulator`` keyword arguments, with ``method`` the one resolved."""
+        """``AerSimulator`` keyword arguments, with ``method`` the one resolved (the noise
+        model, a device's name here, is built by the simulation)."""
         chosen: dict[str, Value] = {"method": method, "device": self.device}
         if self.precision != "double":
             chosen["precision"] = self.precision
@@ -104,6 +138,7 @@ class SimulatorSettings:
             "method": self.method,
             "device": self.device,
             "precision": self.precision,
+            **({} if self.noise_model is None else {"noise_model": self.noise_model}),
             **dict(self.others),
         }
 
@@ -129,6 +164,12 @@ def unavailable(settings: SimulatorSettings) -> list[tuple[str, str]]:
                 f"simulates on {', '.join(devices)} only (a GPU needs qiskit-aer-gpu and a "
                 "GPU); remove the option or set device: CPU",
             )
+        )
+    if settings.device == "CPU":
+        problems.extend(
+            (name, f"{name} applies only to a GPU simulation; set device: GPU or remove it")
+            for name, _ in settings.others
+            if name in GPU_ONLY
         )
     if settings.method not in METHODS:
         problems.append(

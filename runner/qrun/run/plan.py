@@ -449,16 +449,23 @@ def _option_uses(manifest: Manifest, backend: ResolvedBackend) -> tuple[OptionUs
 def _simulation(backend: ResolvedBackend) -> str | None:
     if backend.provider != "local":
         return None
+    device = backend.name if backend.kind == "fake" else _noise_model(backend)
     noise = (
         "no noise (an ideal simulator)"
-        if backend.kind == "aer"
-        else f"the noise model of {backend.name} (its readout errors reach counts, "
+        if device is None
+        else f"the noise model of {device} (its readout errors reach counts, "
         "not expectation values)"
     )
     return (
         f"Aer with {noise}; expectation values estimated from ceil(1/precision²) shots per "
         "Pauli term; no error mitigation, twirling or dynamical decoupling"
     )
+
+
+def _noise_model(backend: ResolvedBackend) -> str | None:
+    from qrun.providers.local import LocalBackend
+
+    return backend.simulator.noise_model if isinstance(backend, LocalBackend) else None
 
 
 # ---------------------------------------------------------------------------- plan

@@ -14,6 +14,7 @@ applied (``run.json``'s ``simulator``).
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING
 
 from qrun.providers.memory import (
@@ -87,12 +88,12 @@ def plan_simulation(
         return None
     settings = backend.simulator
     source = manifest.source
-    problems = unavailable(settings)
+    problems = unavailable(settings) + _noise_problems(backend.kind, settings.noise_model)
     for option, reason in problems:
         issues.append(source.issue(f"{manifest.backend.path}.options.{option}", reason))
     if problems:
         return None
-    noisy = backend.kind == "fake"
+    noisy = backend.kind == "fake" or settings.noise_model is not None
     budget = machine_budget(settings)
     method_path = f"{manifest.backend.path}.options.method"
     if "method" not in manifest.backend.options:
@@ -141,8 +142,45 @@ def plan_simulation(
         }
     applied: dict[str, JSON] = {
         "options": dict(settings.applied()),
-        "noise": "the device's, on the simulated qubits" if noisy else "none (ideal)",
+        "noise": _noise(backend.kind, settings.noise_model),
         "memory_budget_bytes": budget.bytes,
         "circuits": circuits,
     }
     return applied
+
+
+def _noise_problems(kind: str, noise_model: str | None) -> list[tuple[str, str]]:
+    """(option, why) when ``noise_model`` cannot apply: on a fake backend, which has its
+    own device's noise, or naming no fake device."""
+    if noise_model is None:
+        return []
+    if kind != "aer":
+        return [
+            (
+                "noise_model",
+                "noise_model is for the aer simulator; a fake backend is simulated with its "
+                "own device's noise (remove the option, or use name: aer with this noise_model)",
+            )
+        ]
+    from qrun.engine.backends import fake_backend_names
+
+    names = fake_backend_names()
+    if noise_model in names:
+        return []
+    close = difflib.get_close_matches(noise_model, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return [
+        (
+            "noise_model",
+            f"unknown fake device {noise_model!r}; {hint}the installed qiskit-ibm-runtime "
+            f"ships {len(names)} of them, e.g. fake_manila, fake_sherbrooke, fake_torino",
+        )
+    ]
+
+
+def _noise(kind: str, noise_model: str | None) -> str:
+    if kind == "fake":
+        return "the device's, on the simulated qubits"
+    if noise_model is not None:
+        return f"{noise_model}'s, on the simulated qubits"
+    return "none (ideal)"
