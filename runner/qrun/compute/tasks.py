@@ -42,12 +42,12 @@ class _OnDevice(Protocol):
     """A simulation that says where Aer runs it (``CPU``, ``GPU`` or ``Thrust``)."""
 
     @property
-    def device(self) -> str: ...
+    def aer_device(self) -> str: ...
 
 
 def _device(work: Work) -> str:
     simulation: _OnDevice | None = work.simulation  # type: ignore[assignment]
-    return "CPU" if simulation is None else getattr(simulation, "device", "CPU")
+    return "CPU" if simulation is None else getattr(simulation, "aer_device", "CPU")
 
 
 def _compute(payload: bytes, references: Mapping[str, ObjectRef[object]]) -> Outcome:

@@ -112,7 +112,7 @@ class LocalSimulation:
             return Outcome(error=f"{type(error).__name__}: {error}")
 
     @property
-    def device(self) -> str:
+    def aer_device(self) -> str:
         """Where Aer runs this simulation: ``CPU``, ``GPU`` or ``Thrust``."""
         return self.settings.device
 

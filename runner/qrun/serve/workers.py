@@ -6,6 +6,7 @@ the configuration (or ``--workers``), by default one per served backend. The wor
 started with the executor, before the service opens its socket or any thread: forking a
 busy multi-threaded server later can leave a worker with a lock held mid-operation. With
 realistic timing configured on the real clock, jobs are held as :mod:`.timing` says.
+``compute`` in the configuration (or ``--compute``) chooses threads or Ray tasks instead.
 """
 
 from __future__ import annotations
