@@ -125,7 +125,6 @@ def main(args: argparse.Namespace) -> int:
     config = with_overrides(config, workers=args.workers, timing=timing)
     if args.compute is not None:
         config = replace(config, compute=args.compute)
-    _log_requests_to_stderr()
     with shared_compute(config.compute) as compute:
         return _serve(args, replace(config, compute=compute))
 
@@ -136,6 +135,7 @@ def _serve(args: argparse.Namespace, config: ServeConfig) -> int:
     from qrun.serve import Server, create_app
     from qrun.serve.workers import serve_executor
 
+    _log_requests_to_stderr()
     clock = VirtualClock() if args.virtual_clock else None
     engine = Engine(clock=clock, executor=serve_executor(config, modelled=clock is not None))
     app = create_app(config, engine=engine, data_dir=args.data_dir)
