@@ -99,12 +99,14 @@ def record_run(
         run_tag=context.run_tag if provider.keeps_jobs else None,
     )
     outcome.resumed = resumed
-    record = write_record(outcome, folder, context, compute=_compute_of(provider))
+    outcome.compute = _compute_of(provider)
+    record = write_record(outcome, folder, context)
     return RunReport(outcome, folder, record)
 
 
 def _provider(manifest: Manifest, service: Service, compute: Compute | None) -> Provider:
-    if compute is not None and provider_name(manifest.backend.kind, service) == "local":
+    local = provider_name(manifest.backend.kind, service) == "local"
+    if local and compute is not None and compute.kind != "local":  # else the registry's
         from qrun.providers.local import LocalProvider
 
         return LocalProvider(service, compute=compute)

@@ -232,13 +232,9 @@ def _workload_summary(result: WorkloadResult) -> dict[str, JSON]:
 
 
 def run_document(
-    outcome: RunOutcome,
-    results: RunResults,
-    histograms: tuple[Histogram, ...],
-    compute: str | None = None,
+    outcome: RunOutcome, results: RunResults, histograms: tuple[Histogram, ...]
 ) -> dict[str, JSON]:
-    """``run.json``: what ran where, when, and what the record holds. ``compute`` is
-    where the jobs computed, as ``--compute`` names it (None: the service computed them)."""
+    """``run.json``: what ran where, when, and what the record holds."""
     plan = outcome.plan
     manifest = plan.manifest
     backend = plan.backend
@@ -301,7 +297,7 @@ def run_document(
             "workloads_run": manifest.execution.workloads,
         },
         "simulation": plan.simulation,
-        "compute": compute,
+        "compute": outcome.compute,
         "options": tuple(
             {
                 "owner": use.owner,
@@ -327,18 +323,15 @@ def run_document(
     }
 
 
-def build_record(
-    outcome: RunOutcome, context: JournalContext | None = None, *, compute: str | None = None
-) -> RunRecord:
+def build_record(outcome: RunOutcome, context: JournalContext | None = None) -> RunRecord:
     """The whole record of ``outcome`` as values; ``outcome`` is left as it is.
-    ``context`` completes the journal (see :mod:`qrun.run.journal`); ``compute`` is where
-    the jobs computed (see :func:`run_document`)."""
+    ``context`` completes the journal (see :mod:`qrun.run.journal`)."""
     results = run_results(outcome, recorded_workloads(outcome))
     histograms = _histograms(results)
     plots = tuple(ConvergencePlot(_plot_path(result.name), result) for result in results.workloads)
     return RunRecord(
         manifest=outcome.plan.manifest.text,
-        run=run_document(outcome, results, histograms, compute),
+        run=run_document(outcome, results, histograms),
         journal=journal_document(outcome, context or JournalContext(), ended=True),
         results=results,
         document=results.to_json(),
@@ -373,15 +366,11 @@ def _put(folder: Path, name: str, text: str) -> None:
 
 
 def write_record(
-    outcome: RunOutcome,
-    folder: Path,
-    context: JournalContext | None = None,
-    *,
-    compute: str | None = None,
+    outcome: RunOutcome, folder: Path, context: JournalContext | None = None
 ) -> RunRecord:
     """Write the whole record of ``outcome`` into ``folder``; return what was written.
     The journal is written last: once it says the run ended, every other file is there."""
-    record = build_record(outcome, context, compute=compute)
+    record = build_record(outcome, context)
     folder.mkdir(parents=True, exist_ok=True)
     _put(folder, "manifest.yaml", record.manifest)
     _put(folder, "results.json", _json(record.document, indent=None))
