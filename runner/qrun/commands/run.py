@@ -8,7 +8,6 @@ summary table (``--json``: the summary as JSON). A single FILE runs as it always
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import signal
@@ -18,6 +17,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
+from qrun.compute.choice import add_compute_option, shared_compute
 from qrun.manifest.model import ServiceChannel
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     # How a child of a many-manifest run reports back (qrun.run.child_outcome).
     parser.add_argument("--outcome-file", type=Path, help=argparse.SUPPRESS)
+    add_compute_option(parser)
     add_service_arguments(parser)
 
 
@@ -143,7 +144,10 @@ def _run(args: argparse.Namespace, path: Path) -> RunReport:
     display = TerminalProgress() if wants_progress() and not args.json else None
     with about(str(path)), stopped_by_signals(), display or nullcontext():
         manifest = load_manifest(path)
-        return run_manifest(manifest, settings=settings, output=args.output, progress=display)
+        with shared_compute(args.compute) as compute:
+            return run_manifest(
+                manifest, settings=settings, output=args.output, progress=display, compute=compute
+            )
 
 
 def _run_child(args: argparse.Namespace, path: Path, outcome_file: Path) -> int:
@@ -302,12 +306,7 @@ def _service_arguments(args: argparse.Namespace) -> list[str]:
 def _shared_compute(args: argparse.Namespace) -> Iterator[list[str]]:
     """``--compute`` for every child, one compute for them all: ``ray`` without an
     address starts one local Ray head for the whole run, which every child joins."""
-    compute = getattr(args, "compute", None)
-    if compute is None:
-        yield []
-        return
-    choice = importlib.import_module("qrun.compute.choice")
-    with choice.shared_compute(compute) as shared:
+    with shared_compute(args.compute) as shared:
         yield ["--compute", str(shared)]
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from qrun.compute.choice import add_compute_option, shared_compute
 
 if TYPE_CHECKING:
     import argparse
@@ -16,7 +19,8 @@ __all__ = ["configure", "main", "recipe"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``--host``, ``--port``, ``--config``, ``--data-dir``, ``--virtual-clock`` and the
-    ``--workers``, ``--queue-latency`` and ``--min-duration`` overrides of the config."""
+    ``--workers``, ``--queue-latency``, ``--min-duration`` and ``--compute`` overrides of
+    the config."""
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback only)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
     parser.add_argument(
@@ -42,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-duration", type=float, default=None, help="seconds a job runs at least"
     )
+    add_compute_option(parser, default=None)
 
 
 def recipe(url: str, config: ServeConfig, admin_key: str | None = None) -> str:
@@ -60,7 +65,8 @@ def recipe(url: str, config: ServeConfig, admin_key: str | None = None) -> str:
     return (
         f"qrun serve: Qiskit Runtime API on {url}  (Ctrl-C stops)\n"
         f"  API keys: {keys}\n  instances:\n{instances}\n"
-        f"  backends: {', '.join(config.backends)}\n\n"
+        f"  backends: {', '.join(config.backends)}\n"
+        f"  jobs compute on: {config.compute}\n\n"
         "From Python:\n"
         f"  from qrun.client import service\n"
         f"  runtime = service({url!r}, token=<API key>, instance=<CRN>)\n\n"
@@ -97,12 +103,10 @@ def _log_requests_to_stderr() -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
-    from qrun.clock import VirtualClock
-    from qrun.engine import Engine
     from qrun.errors import UsageError
-    from qrun.serve import Server, create_app, load_config
+    from qrun.serve import load_config
     from qrun.serve.timing import RealTiming
-    from qrun.serve.workers import serve_executor, with_overrides
+    from qrun.serve.workers import with_overrides
 
     config = load_config(args.config)
     for flag, value, least in (
@@ -119,6 +123,18 @@ def main(args: argparse.Namespace) -> int:
             config.timing.min_duration if args.min_duration is None else args.min_duration,
         )
     config = with_overrides(config, workers=args.workers, timing=timing)
+    if args.compute is not None:
+        config = replace(config, compute=args.compute)
+    with shared_compute(config.compute) as compute:
+        return _serve(args, replace(config, compute=compute))
+
+
+def _serve(args: argparse.Namespace, config: ServeConfig) -> int:
+    from qrun.clock import VirtualClock
+    from qrun.engine import Engine
+    from qrun.serve import Server, create_app
+    from qrun.serve.workers import serve_executor
+
     _log_requests_to_stderr()
     clock = VirtualClock() if args.virtual_clock else None
     engine = Engine(clock=clock, executor=serve_executor(config, modelled=clock is not None))

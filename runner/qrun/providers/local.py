@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from qiskit.transpiler import Target
 
     from qrun.clock import Clock
+    from qrun.compute import Compute
     from qrun.engine import Engine, JobHandle, PlacingExecutor, SessionHandle
     from qrun.engine.work import Work
     from qrun.manifest.model import Backend, ExecutionMode, PrimitiveKind, PrimitiveOptions, Service
@@ -234,17 +235,26 @@ class LocalProvider:
         *,
         engine: Engine | None = None,
         instance: str | None = None,
+        compute: Compute | None = None,
     ) -> None:
-        from qrun.engine import Engine, PlacingExecutor, ThreadExecutor
+        from qrun.compute import Compute, executor_for
+        from qrun.compute.tasks import RayExecutor
+        from qrun.engine import Engine, PlacingExecutor
 
         self._owns_engine = engine is None
         # Its own engine runs on the system clock, where a job ends the moment it is
         # computed: there it can place the jobs of each workload in that workload's process.
         self._placing: PlacingExecutor | None = None
         self._forks: Forks | None = None
+        #: Where its own engine's jobs compute (None: an engine given keeps its executor).
+        self.compute: Compute | None = None
         if engine is None:
-            self._placing = PlacingExecutor(ThreadExecutor())
+            self.compute = compute or Compute("local")
+            default = executor_for(self.compute, workers=None)
+            self._placing = PlacingExecutor(default)
             engine = Engine(executor=self._placing)
+            if isinstance(default, RayExecutor):  # aer runs as many jobs as the cluster can
+                engine.add_backend("aer", capacity=max(default.slots, engine.capacity("aer")))
         self.engine: Engine = engine
         self.instance = instance or "local"
         del settings  # the local engine has no service to connect to

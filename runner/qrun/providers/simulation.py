@@ -111,6 +111,11 @@ class LocalSimulation:
         except Exception as error:  # noqa: BLE001 - any simulator failure fails the job
             return Outcome(error=f"{type(error).__name__}: {error}")
 
+    @property
+    def aer_device(self) -> str:
+        """Where Aer runs this simulation: ``CPU``, ``GPU`` or ``Thrust``."""
+        return self.settings.device
+
     def prime(self) -> None:
         """Build what jobs need now, before processes fork: the device's snapshot, or the
         ideal simulator (a noisy one depends on the qubits a circuit touches)."""

@@ -84,6 +84,7 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)  # e.g. a max_time the instance cut
     resumed: Mapping[str, object] | None = None  # how a resumed run continued (run.json)
     run_tag: str | None = None  # see step_tag
+    compute: str | None = None  # where a local run's jobs computed (run.json)
 
     @property
     def failed(self) -> list[JobRecord]:

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qrun.providers import Service, provider_for
+from qrun.providers import Service, provider_for, provider_name
 from qrun.run.execute import execute
 from qrun.run.journal import JournalContext, journal_document, replace_file, write_journal
 from qrun.run.plan import make_plan
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from qrun.compute import Compute
     from qrun.manifest.model import JSON, Manifest
     from qrun.providers import Channel, Job, Provider
     from qrun.run.execute import JobRecord, RunOutcome
@@ -57,6 +58,13 @@ def service_settings(manifest: Manifest, overrides: Service | None) -> Service:
     )
 
 
+def _compute_of(provider: Provider) -> str | None:
+    """Where ``provider``'s jobs compute, as ``--compute`` names it (the local provider
+    says); None where a service computes them."""
+    compute = getattr(provider, "compute", None)
+    return None if compute is None else str(compute)
+
+
 def record_run(
     plan: Plan,
     provider: Provider,
@@ -91,8 +99,18 @@ def record_run(
         run_tag=context.run_tag if provider.keeps_jobs else None,
     )
     outcome.resumed = resumed
+    outcome.compute = _compute_of(provider)
     record = write_record(outcome, folder, context)
     return RunReport(outcome, folder, record)
+
+
+def _provider(manifest: Manifest, service: Service, compute: Compute | None) -> Provider:
+    local = provider_name(manifest.backend.kind, service) == "local"
+    if local and compute is not None and compute.kind != "local":  # else the registry's
+        from qrun.providers.local import LocalProvider
+
+        return LocalProvider(service, compute=compute)
+    return provider_for(manifest.backend.kind, service)
 
 
 def run_manifest(
@@ -102,16 +120,19 @@ def run_manifest(
     settings: Service | None = None,
     output: Path | None = None,
     progress: Progress | None = None,
+    compute: Compute | None = None,
 ) -> RunReport:
     """Plan (raising every problem at once), run, and record ``manifest``.
 
     ``output`` is the record folder (default ``runs/<UTC timestamp>-<name>/`` beside the
-    manifest). An interrupted run still writes its record; ``outcome.interrupted`` says so.
+    manifest). ``compute`` is where a local run's jobs compute (default: threads of this
+    process); jobs of a Runtime service compute there, whatever it says.
+    An interrupted run still writes its record; ``outcome.interrupted`` says so.
     The manifest's copy and the journal are written as soon as the session opens, so a run
     killed after that can be resumed (``qrun resume``).
     """
     service = service_settings(manifest, settings)
-    chosen = provider or provider_for(manifest.backend.kind, service)
+    chosen = provider or _provider(manifest, service, compute)
     try:
         plan = make_plan(manifest, chosen)
         if output is None:

@@ -297,6 +297,7 @@ def run_document(
             "workloads_run": manifest.execution.workloads,
         },
         "simulation": plan.simulation,
+        "compute": outcome.compute,
         "options": tuple(
             {
                 "owner": use.owner,

@@ -21,6 +21,7 @@ The configuration is a YAML file::
       queue_latency: 2s              # a started job shows as queued this long
       min_duration: 5s               # then runs at least this long
     workers: 4                       # backends computing at once (default: one per backend)
+    compute: processes               # local | processes (default) | ray | ray=ADDRESS
 
 Every key is optional; :data:`DEFAULT_CONFIG` fills what is missing. The default is meant
 for a single user on the loopback interface: one premium instance, one Open Plan instance,
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, cast, get_args
 import yaml
 
 from qrun.client import DEFAULT_API_KEY, DEFAULT_INSTANCE, DEFAULT_OPEN_INSTANCE
+from qrun.compute.choice import Compute, parse_compute
 from qrun.engine.instance import PricingPlan
 from qrun.errors import QrunError
 from qrun.manifest.duration import DurationError, parse_duration
@@ -102,6 +104,8 @@ class ServeConfig:
     #: Worker processes computing jobs (each backend still runs one job at a time);
     #: None: one per backend.
     workers: int | None = None
+    #: Where jobs compute: threads, worker processes (the default) or Ray tasks.
+    compute: Compute = field(default_factory=lambda: Compute("processes"))
 
     def instance(self, crn: str) -> InstanceConfig | None:
         """The instance with this CRN, if configured."""
@@ -157,6 +161,7 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         "faults",
         "timing",
         "workers",
+        "compute",
     }
     if unknown:
         raise ConfigError(f"{source}: $: unknown keys {sorted(unknown)}")
@@ -208,7 +213,15 @@ def parse_config(document: object, *, source: str = "<config>") -> ServeConfig:
         isinstance(workers, bool) or not isinstance(workers, int) or not 0 < workers <= 64
     ):
         raise ConfigError(f"{source}: $.workers: expected a whole number from 1 to 64")
+    compute = root.get("compute", "processes")
+    try:
+        chosen = parse_compute(compute) if isinstance(compute, str) else None
+    except ValueError as error:
+        raise ConfigError(f"{source}: $.compute: {error}") from None
+    if chosen is None:
+        raise ConfigError(f"{source}: $.compute: expected local, processes, ray or ray=ADDRESS")
     return ServeConfig(
+        compute=chosen,
         faults=tuple(parsed),
         timing=RealTiming(
             *(

@@ -12,6 +12,8 @@ Each backend has a home worker, which builds its simulator once, as the service 
 jobs computing at once: each job's Aer may use ``CPUs // workers`` threads (at least
 one), since Aer's OpenMP threads, left at one per CPU in every worker, outnumber the CPUs
 and spend their time waiting for each other.
+
+``compute`` in the configuration (or ``--compute``) chooses threads or Ray tasks instead.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from qrun.compute import executor_for
 from qrun.engine import ThreadExecutor, WorkerExecutor
 from qrun.providers.simulation import LocalSimulation
 from qrun.providers.simulator import SimulatorSettings
@@ -63,7 +66,9 @@ def serve_executor(config: ServeConfig, *, modelled: bool, processes: bool = Tru
     not ``processes``), held to realistic timing unless the clock is ``modelled``."""
     count = _computing(config)
     executor: Executor
-    if processes:
+    if config.compute.kind == "ray":
+        executor = executor_for(config.compute, workers=count)
+    elif processes and config.compute.kind == "processes":
         homes = {name: backend_simulation(config, name) for name in config.backends}
         executor = WorkerExecutor(count, backends=homes)
     else:
