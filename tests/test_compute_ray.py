@@ -27,6 +27,7 @@ from qrun.serve import Server, create_app
 from qrun.serve.config import parse_config
 from qrun.serve.workers import serve_executor
 from tests.compute_support import comparable, ray_head, sweep_manifest
+from tests.test_run_many import _bell, _counts, _invalid
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -117,6 +118,31 @@ class TestSweep:
         assert run["compute"] == f"ray={ray_head}"
         assert {job["status"] for job in run["jobs"]} == {"DONE"}
         assert len(run["jobs"]) == 200
+
+    def test_a_folder_of_twenty_manifests_one_invalid(self, ray_head: str, tmp_path: Path) -> None:
+        studies = tmp_path / "studies"
+        studies.mkdir()
+        good = [_bell(studies, f"bell-{number:02}", seed=number) for number in range(19)]
+        broken = _invalid(studies)
+        done = subprocess.run(
+            [sys.executable, "-m", "qrun", "run", str(studies), "--json", "-j", "4",
+             "--compute", f"ray={ray_head}"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        summary = json.loads(done.stdout)
+        assert summary["counts"] == {"ok": 19, "failed": 0, "invalid": 1, "interrupted": 0}
+        by_name = {Path(run["manifest"]).name: run for run in summary["runs"]}
+        assert by_name["broken.yaml"]["error"].startswith(f"{broken}:6:9: $.execution.mode")
+        for path in good:
+            record = Path(by_name[path.name]["record"])
+            run = json.loads((record / "run.json").read_text())
+            assert run["compute"] == f"ray={ray_head}"
+            assert run["session"]["status_end"] == "Closed"
+        # Seeded counts are those of the same manifest computed in process.
+        local = run_manifest(load_manifest(good[7]), output=tmp_path / "local")
+        assert _counts(local.folder) == _counts(Path(by_name[good[7].name]["record"]))
 
     def test_a_worker_killed_mid_sweep_is_retried(
         self, ray_head: str, local_sweep: RunReport, tmp_path: Path
