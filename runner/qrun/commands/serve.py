@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from qrun.compute.choice import add_compute_option, shared_compute
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
     from qrun.serve.config import ServeConfig
 
@@ -89,16 +91,27 @@ def _admin_recipe(url: str, admin_key: str | None) -> str:
     )
 
 
-def _log_requests_to_stderr() -> None:
+@contextmanager
+def _requests_logged_to_stderr() -> Iterator[None]:
+    """One line per request on stderr while the service serves; the handler is removed
+    after, so a service started in a process that goes on (tests, embedders) leaves no
+    handler writing to a stream that may be closed by then."""
     import logging
 
     from qrun.serve.requestlog import LOGGER
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    level, propagate = LOGGER.level, LOGGER.propagate
     LOGGER.addHandler(handler)
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.setLevel(level)
+        LOGGER.propagate = propagate
 
 
 def main(args: argparse.Namespace) -> int:
@@ -135,7 +148,6 @@ def _serve(args: argparse.Namespace, config: ServeConfig) -> int:
     from qrun.serve import Server, create_app
     from qrun.serve.workers import serve_executor
 
-    _log_requests_to_stderr()
     clock = VirtualClock() if args.virtual_clock else None
     engine = Engine(clock=clock, executor=serve_executor(config, modelled=clock is not None))
     app = create_app(config, engine=engine, data_dir=args.data_dir)
@@ -152,7 +164,8 @@ def _serve(args: argparse.Namespace, config: ServeConfig) -> int:
     sys.stdout.write(recipe(server.url, config, shown))
     sys.stdout.flush()
     try:
-        server.serve_forever()
+        with _requests_logged_to_stderr():
+            server.serve_forever()
     finally:
         engine.shutdown()
         store = app.state.serve.store
