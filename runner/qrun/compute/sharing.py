@@ -23,6 +23,8 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from qrun.engine.workers import shared_types
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -35,18 +37,6 @@ Reference = TypeVar("Reference")
 #: Shared objects kept by the driver and by each worker.
 MAX_SHARED = 256
 
-_types: tuple[type, ...] | None = None
-
-
-def _shared_types() -> tuple[type, ...]:
-    global _types  # noqa: PLW0603 - a process-wide cache, filled once
-    if _types is None:
-        from qiskit.circuit import QuantumCircuit
-        from qiskit.primitives.containers.observables_array import ObservablesArray
-
-        _types = (QuantumCircuit, ObservablesArray)
-    return _types
-
 
 def _shared_object(key: str) -> object:
     """Stands for a shared object in a payload (the worker's unpickler resolves it)."""
@@ -57,7 +47,7 @@ class _Pickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, key_of: Callable[[object], str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._key_of = key_of
-        self._types = _shared_types()
+        self._types = shared_types()
 
     def reducer_override(self, obj: object) -> Any:
         if type(obj) in self._types:

@@ -60,6 +60,7 @@ __all__ = [
     "WorkEncoder",
     "WorkerExecutor",
     "prime_workers",
+    "shared_types",
     "worker_context",
 ]
 
@@ -69,18 +70,19 @@ MAX_SHARED = 256
 NICENESS = 5
 #: The longest the executor waits for its workers to prime their backends.
 PRIME_SECONDS = 120.0
-_shared_types: tuple[type, ...] | None = None
+_types: tuple[type, ...] | None = None
 
 
-def _shared() -> tuple[type, ...]:
-    """The types sent once per worker (imported on first use: Qiskit is heavy)."""
-    global _shared_types  # noqa: PLW0603 - a process-wide cache, filled once
-    if _shared_types is None:
+def shared_types() -> tuple[type, ...]:
+    """The types a job shares with the jobs before it, so sent once per worker
+    (imported on first use: Qiskit is heavy)."""
+    global _types  # noqa: PLW0603 - a process-wide cache, filled once
+    if _types is None:
         from qiskit.circuit import QuantumCircuit
         from qiskit.primitives.containers.observables_array import ObservablesArray
 
-        _shared_types = (QuantumCircuit, ObservablesArray)
-    return _shared_types
+        _types = (QuantumCircuit, ObservablesArray)
+    return _types
 
 
 def worker_context() -> BaseContext:
@@ -99,7 +101,7 @@ def prime_workers() -> None:
     """Import and find what a worker uses, so a forked worker needs no search of its own."""
     import qiskit_aer.primitives  # noqa: F401
 
-    _shared()
+    shared_types()
     c_library()
 
 
@@ -120,7 +122,7 @@ class _Pickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, met: dict[int, object]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._met = met
-        self._types = _shared()
+        self._types = shared_types()
 
     def reducer_override(self, obj: object) -> Any:
         if type(obj) in self._types:
