@@ -96,7 +96,7 @@ class LocalSimulation:
     noise_from: str | None = None  # the fake device whose noise applies (None: backend)
 
     @property
-    def device(self) -> str:
+    def noise_device(self) -> str:
         """The backend whose noise model applies, when noisy."""
         return self.noise_from or self.backend
 
@@ -122,9 +122,9 @@ class LocalSimulation:
         if self.noisy:
             from qrun.engine.backends import backend_spec
 
-            _ = backend_spec(self.device).fake
+            _ = backend_spec(self.noise_device).fake
         elif self.settings.method in METHODS:
-            _simulator(self.device, self.settings, (), self.settings.method, False)
+            _simulator(self.noise_device, self.settings, (), self.settings.method, False)
 
     def _compute(self, work: Work) -> PrimitiveResult[object]:
         from qiskit.primitives import PrimitiveResult
@@ -157,7 +157,7 @@ class LocalSimulation:
         results: list[object] = [None] * len(work.pubs)
         for group, ((qubits, method), members) in enumerate(groups.items()):
             primitive = _primitive(
-                work.program, self.device, self.settings, qubits, method, work.seed
+                work.program, self.noise_device, self.settings, qubits, method, work.seed
             )
             pubs = [pub for _, pub in members]
             found: Sequence[object]
