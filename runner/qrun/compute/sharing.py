@@ -18,12 +18,11 @@ driver's references keep an object in the store while it may still be asked for.
 from __future__ import annotations
 
 import io
-import pickle
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from qrun.engine.workers import shared_types
+from qrun.engine.workers import SharingPickler, SharingUnpickler
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,23 +35,6 @@ Reference = TypeVar("Reference")
 
 #: Shared objects kept by the driver and by each worker.
 MAX_SHARED = 256
-
-
-def _shared_object(key: str) -> object:
-    """Stands for a shared object in a payload (the worker's unpickler resolves it)."""
-    raise pickle.UnpicklingError(f"shared object {key} read without the objects it names")
-
-
-class _Pickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, key_of: Callable[[object], str]) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._key_of = key_of
-        self._types = shared_types()
-
-    def reducer_override(self, obj: object) -> Any:
-        if type(obj) in self._types:
-            return _shared_object, (self._key_of(obj),)
-        return NotImplemented
 
 
 class SharedObjects:
@@ -83,19 +65,8 @@ class SharedObjects:
             return entry[1]
 
         buffer = io.BytesIO()
-        _Pickler(buffer, key_of).dump(work)
+        SharingPickler(buffer, key_of).dump(work)
         return buffer.getvalue(), named
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, known: Mapping[str, object]) -> None:
-        super().__init__(file)
-        self._known = known
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == __name__ and name == _shared_object.__name__:
-            return self._known.__getitem__
-        return super().find_class(module, name)
 
 
 _worker_lock = threading.Lock()
@@ -126,5 +97,5 @@ def decode(
     if len(known) < len(references):  # evicted meanwhile by a flood of others: read again
         absent = [key for key in references if key not in known]
         known.update(zip(absent, get([references[key] for key in absent]), strict=True))
-    work: Work = _Unpickler(io.BytesIO(payload), known).load()
+    work: Work = SharingUnpickler(io.BytesIO(payload), known).load()
     return work

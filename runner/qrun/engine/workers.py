@@ -40,6 +40,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qrun.engine.lifetime import c_library, end_with_parent
@@ -47,7 +48,7 @@ from qrun.engine.simulation import run_work
 from qrun.engine.work import Outcome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Hashable, Mapping
     from multiprocessing.connection import Connection
     from multiprocessing.context import BaseContext
 
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = [
     "NICENESS",
     "Primer",
+    "SharingPickler",
+    "SharingUnpickler",
     "WorkDecoder",
     "WorkEncoder",
     "WorkerExecutor",
@@ -105,37 +108,36 @@ def prime_workers() -> None:
     c_library()
 
 
-def _shared_object(key: int) -> object:
+def _shared_object(key: object) -> object:
     """Stands, in a payload, for a shared object the worker was sent (never called: the
     worker's unpickler resolves it)."""
     raise pickle.UnpicklingError(f"shared object {key} read without its worker's objects")
 
 
-class _Pickler(pickle.Pickler):
-    """Pickles shared objects as references, noting which ones it met.
+class SharingPickler(pickle.Pickler):
+    """Pickles shared objects (:func:`shared_types`) as references, each named by
+    ``key_of``, which also notes the objects it is asked about.
 
     ``reducer_override`` rather than ``persistent_id``: pickle asks the former only about
     objects that are not plain numbers, strings and containers, the latter about every
     object, and a job's parameter values are mostly such plain objects.
     """
 
-    def __init__(self, file: io.BytesIO, met: dict[int, object]) -> None:
+    def __init__(self, file: io.BytesIO, key_of: Callable[[object], Hashable]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._met = met
+        self._key_of = key_of
         self._types = shared_types()
 
     def reducer_override(self, obj: object) -> Any:
         if type(obj) in self._types:
-            key = id(obj)
-            self._met[key] = obj
-            return _shared_object, (key,)
+            return _shared_object, (self._key_of(obj),)
         return NotImplemented
 
 
-class _Unpickler(pickle.Unpickler):
-    """Resolves references against the objects this worker was sent."""
+class SharingUnpickler(pickle.Unpickler):
+    """Resolves the references of a :class:`SharingPickler` against ``known`` objects."""
 
-    def __init__(self, file: io.BytesIO, known: dict[int, object]) -> None:
+    def __init__(self, file: io.BytesIO, known: Mapping[Any, object]) -> None:
         super().__init__(file)
         self._known = known
 
@@ -143,6 +145,12 @@ class _Unpickler(pickle.Unpickler):
         if module == __name__ and name == _shared_object.__name__:
             return self._known.__getitem__
         return super().find_class(module, name)
+
+
+def _noted(met: dict[int, object], obj: object) -> int:
+    """``obj``'s key (its identity), noting it among the objects ``met``."""
+    met[id(obj)] = obj
+    return id(obj)
 
 
 class WorkEncoder:
@@ -158,7 +166,7 @@ class WorkEncoder:
         """``(reset, new shared objects, payload)`` for a :class:`WorkDecoder`."""
         met: dict[int, object] = {}
         buffer = io.BytesIO()
-        _Pickler(buffer, met).dump(work)
+        SharingPickler(buffer, partial(_noted, met)).dump(work)
         reset = len(self.sent) + len(met) > MAX_SHARED
         if reset:
             self.sent.clear()
@@ -177,7 +185,7 @@ class WorkDecoder:
         if reset:
             self._known.clear()
         self._known.update(new)
-        work: Work = _Unpickler(io.BytesIO(payload), self._known).load()
+        work: Work = SharingUnpickler(io.BytesIO(payload), self._known).load()
         return work
 
 
