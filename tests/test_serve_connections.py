@@ -3,10 +3,13 @@ server's keep-alive, and many clients at once, are all answered."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +21,6 @@ from qrun.client import service
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from qiskit_ibm_runtime import QiskitRuntimeService
 
@@ -104,3 +106,42 @@ class TestManyClients:
             thread.join(timeout=120)
         assert errors == []
         assert counts == [8] * 20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_answers_are_not_held_for_the_clients_acknowledgement() -> None:
+    """Every connection the server accepts sends at once (TCP_NODELAY): with Nagle's
+    algorithm on, the body of an answer written after its headers waits for the client's
+    delayed acknowledgement, some 40 ms on each request."""
+    from qrun.serve.server import Server
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        raise AssertionError("no request is sent")
+
+    with Server(app) as server:  # type: ignore[arg-type]
+        client = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        try:
+            until = time.monotonic() + 5
+            while not (served := _server_side(client.getsockname())):
+                assert time.monotonic() < until, "the server's side of the connection not found"
+                time.sleep(0.01)  # the server accepts on its own thread
+            assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            served.close()
+        finally:
+            client.close()
+
+
+def _server_side(peer: tuple[str, int]) -> socket.socket | None:
+    """This process's socket whose peer is ``peer`` (a duplicate of it), if any."""
+    for entry in Path("/proc/self/fd").iterdir():
+        try:
+            candidate = socket.socket(fileno=os.dup(int(entry.name)))
+        except (OSError, ValueError):
+            continue
+        try:
+            if candidate.getpeername() == peer:
+                return candidate
+        except OSError:
+            pass
+        candidate.close()
+    return None
