@@ -194,6 +194,52 @@ class TestDecodeRefusals:
             _decode("sampler", sent)
 
 
+class TestDecodedCircuits:
+    """A circuit sent with every job of a sweep is decoded once, and the same text always
+    means the same circuit; the kept circuits are bounded."""
+
+    def test_the_same_text_gives_the_same_circuit_with_each_jobs_own_values(self) -> None:
+        circuit = QuantumCircuit(1)
+        circuit.ry(Parameter("a"), 0)
+        circuit.measure_all()
+        first = _decode("sampler", _as_sent([(circuit, [0.1], 10)]))[0]
+        second = _decode("sampler", _as_sent([(circuit, [0.7], 20)]))[0]
+        assert first.circuit is second.circuit
+        assert first.circuit == circuit
+        assert first.parameter_values.as_array().tolist() == [0.1]
+        assert second.parameter_values.as_array().tolist() == [0.7]
+        assert (first.shots, second.shots) == (10, 20)
+
+    def test_a_different_circuit_is_not_taken_for_a_known_one(self) -> None:
+        known = _decode("sampler", _as_sent([(_bell(), None, 10)]))[0].circuit
+        other = QuantumCircuit(2)
+        other.x(1)
+        other.measure_all()
+        decoded = _decode("sampler", _as_sent([(other, None, 10)]))[0].circuit
+        assert decoded == other
+        assert decoded != known
+
+    def test_a_broken_text_is_refused_every_time(self) -> None:
+        sent = _as_sent([(_bell(), None, 10)])
+        pubs = sent["pubs"]
+        assert isinstance(pubs, list)
+        pubs[0][0]["__value__"] = pubs[0][0]["__value__"][:-8]
+        for _ in range(2):
+            with pytest.raises(EncodingError, match="QuantumCircuit"):
+                _decode("sampler", sent)
+
+    def test_no_more_circuits_are_kept_than_the_bound(self) -> None:
+        from qrun.serve import encoding
+
+        for index in range(encoding.DECODED_CIRCUITS + 10):
+            circuit = QuantumCircuit(1, name=f"c{index}")
+            circuit.measure_all()
+            _decode("sampler", _as_sent([(circuit, None, 1)]))
+        kept = encoding._decoded._circuits
+        assert len(kept) == encoding.DECODED_CIRCUITS
+        assert sum(map(len, kept)) <= encoding.DECODED_CHARS
+
+
 class TestEncodeResult:
     """If the service encodes an Aer result, the client decodes the same data."""
 

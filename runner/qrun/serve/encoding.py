@@ -13,6 +13,13 @@ is read and checked against the bytes that follow before the array is made; ever
 number a PUB carries (parameter values, observable coefficients, precision) must be
 finite; shots, parameter sets and circuit widths are held against the limits manifests
 have (:class:`~qrun.manifest.limits.Limits`).
+
+A circuit is decoded once for as long as it is among the last :data:`DECODED_CIRCUITS`
+met (at most :data:`DECODED_CHARS` of their text): a client sends the same circuit with
+every job of a sweep or an optimisation, and reading QPY is most of what a small job's
+submission costs. The circuit then is the same object from job to job, which is also what
+lets a worker be sent it once (:class:`~qrun.engine.WorkerExecutor`); nothing downstream
+changes a job's circuits.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import binascii
 import io
 import math
 import struct
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
@@ -71,6 +80,9 @@ class EncodingError(ValueError):
 MAX_DECODED_BYTES = 64 * 1024 * 1024
 #: Shots, parameter sets and qubits one PUB may ask for: the defaults manifests have.
 LIMITS = Limits()
+#: How many decoded circuits are kept, by their encoded text, and how much text at most.
+DECODED_CIRCUITS = 64
+DECODED_CHARS = 16 * 1024 * 1024
 #: The kinds of array a PUB may carry: booleans, integers, floats, complex numbers.
 _NUMERIC_KINDS = frozenset("biufc")
 
@@ -202,7 +214,40 @@ def _check_qpy_header(data: bytes) -> None:
         )
 
 
+class _DecodedCircuits:
+    """The circuits decoded lately, by their encoded text (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._circuits: OrderedDict[str, QuantumCircuit] = OrderedDict()
+        self._chars = 0
+
+    def get(self, text: str) -> QuantumCircuit | None:
+        with self._lock:
+            circuit = self._circuits.get(text)
+            if circuit is not None:
+                self._circuits.move_to_end(text)
+            return circuit
+
+    def put(self, text: str, circuit: QuantumCircuit) -> None:
+        if len(text) > DECODED_CHARS:
+            return
+        with self._lock:
+            if text in self._circuits:
+                return
+            self._circuits[text] = circuit
+            self._chars += len(text)
+            while len(self._circuits) > DECODED_CIRCUITS or self._chars > DECODED_CHARS:
+                old, _ = self._circuits.popitem(last=False)
+                self._chars -= len(old)
+
+
+_decoded = _DecodedCircuits()
+
+
 def _circuit(value: object) -> QuantumCircuit:
+    if isinstance(value, str) and (known := _decoded.get(value)) is not None:
+        return known
     data = _unpack(value, "QuantumCircuit")
     _check_qpy_header(data)
     try:
@@ -213,6 +258,8 @@ def _circuit(value: object) -> QuantumCircuit:
         raise EncodingError(f"QuantumCircuit: not a QPY document ({error})") from error
     if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
         raise EncodingError("QuantumCircuit: expected exactly one circuit")
+    assert isinstance(value, str)  # _unpack read it
+    _decoded.put(value, circuits[0])
     return circuits[0]
 
 
