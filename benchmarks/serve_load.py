@@ -402,6 +402,21 @@ def priority_violations(jobs: list[Timeline]) -> int:
     return violations
 
 
+def idle_round_trip(url: str, requests: int = 50) -> float:
+    """Milliseconds, p50, from sending one status request to reading its whole answer,
+    the service otherwise idle: what every request of a client waits at the least."""
+    client = Client(url)
+    job_id, _ = client.submit(LOADS["tiny"].params(), BACKENDS[0], None)
+    client.wait(job_id, time.perf_counter() + 60, 0.05)
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.json("GET", f"/jobs/{job_id}", exclude_params="true")
+        times.append((time.perf_counter() - started) * 1000)
+    client.close()
+    return statistics.median(times)
+
+
 def hand_written(count: int) -> float:
     """Seconds for the same tiny PUBs run one by one on Aer's SamplerV2, no service."""
     sampler = SamplerV2()
@@ -420,6 +435,7 @@ def run_load(
     service = Service(backends, workers, args.omp_threads)
     try:
         deadline = time.perf_counter() + args.deadline
+        round_trip = idle_round_trip(service.url)
         server_before, workers_before = service.cpu()
         started = time.perf_counter()
         with ThreadPoolExecutor(load.clients + 1) as pool:
@@ -474,6 +490,7 @@ def run_load(
         f"service: first job created to last finished {span:.2f} s -> {total / span:.1f} jobs/s; "
         f"clients' wall time (their polling included) {wall:.2f} s -> {total / wall:.1f} jobs/s"
     )
+    print(f"one request's round trip on the idle service (a status poll): p50 {round_trip:.2f} ms")
     print(
         "submit-to-result latency (client polling included): "
         f"p50 {percentile(latencies, 0.5):.3f} s, p99 {percentile(latencies, 0.99):.3f} s"
@@ -508,6 +525,7 @@ def run_load(
         "p50": per_job[0],
         "p99": per_job[1],
         "cpu": server_cpu,
+        "round_trip": round_trip,
     }
 
 
@@ -537,6 +555,10 @@ def summary(name: str, runs: dict[int, list[dict[str, float]]]) -> None:
             f"throughput with {most} workers / with {fewest}: {speedup:.2f}x as the service "
             f"timestamps jobs (target >= 1.7x: {verdict}); {by_wall:.2f}x by the clients' wall time"
         )
+    print(
+        "one request's round trip on the idle service, p50: "
+        + ", ".join(f"{median(count, 'round_trip'):.2f} ms" for count in sorted(runs))
+    )
     worst = max(median(count, "p50") for count in runs)
     print(
         f"server overhead per job p50, worst median: {worst:.2f} ms (target < 5 ms: "
