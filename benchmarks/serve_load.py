@@ -435,7 +435,6 @@ def run_load(
     service = Service(backends, workers, args.omp_threads)
     try:
         deadline = time.perf_counter() + args.deadline
-        round_trip = idle_round_trip(service.url)
         server_before, workers_before = service.cpu()
         started = time.perf_counter()
         with ThreadPoolExecutor(load.clients + 1) as pool:
@@ -454,6 +453,7 @@ def run_load(
         listed = checker.json("GET", "/jobs", limit=str(len(ids) + 10))
         jobs = timelines(checker, ids)
         checker.close()
+        round_trip = idle_round_trip(service.url)  # the load over, the service is idle
     finally:
         service.stop()
 
