@@ -235,9 +235,22 @@ class TestDecodedCircuits:
             circuit = QuantumCircuit(1, name=f"c{index}")
             circuit.measure_all()
             _decode("sampler", _as_sent([(circuit, None, 1)]))
-        kept = encoding._decoded._circuits
-        assert len(kept) == encoding.DECODED_CIRCUITS
-        assert sum(map(len, kept)) <= encoding.DECODED_CHARS
+        assert len(encoding._decoded) == encoding.DECODED_CIRCUITS
+        assert encoding._decoded.size <= encoding.DECODED_BYTES
+
+    def test_a_circuit_that_inflates_past_the_bound_is_decoded_but_not_kept(self) -> None:
+        from qrun.serve import encoding
+
+        circuit = QuantumCircuit(1)
+        for _ in range(encoding.DECODED_BYTES_EACH // 16):  # QPY takes more than 16 bytes each
+            circuit.x(0)
+        circuit.measure_all()
+        sent = _as_sent([(circuit, None, 1)])
+        text = sent["pubs"][0][0]["__value__"]  # type: ignore[index]
+        assert len(text) < encoding.DECODED_BYTES_EACH // 10  # a small text...
+        first = _decode("sampler", sent)[0].circuit
+        assert first == circuit  # ...that inflates past the bound
+        assert _decode("sampler", sent)[0].circuit is not first
 
 
 class TestEncodeResult:

@@ -15,7 +15,9 @@ finite; shots, parameter sets and circuit widths are held against the limits man
 have (:class:`~qrun.manifest.limits.Limits`).
 
 A circuit is decoded once for as long as it is among the last :data:`DECODED_CIRCUITS`
-met (at most :data:`DECODED_CHARS` of their text): a client sends the same circuit with
+met, their text and QPY together at most :data:`DECODED_BYTES` (a circuit of more than
+:data:`DECODED_BYTES_EACH` is not kept, so what is kept stays small however far a
+compressed text inflates): a client sends the same circuit with
 every job of a sweep or an optimisation, and reading QPY is most of what a small job's
 submission costs. The circuit then is the same object from job to job, which is also what
 lets a worker be sent it once (:class:`~qrun.engine.WorkerExecutor`); nothing downstream
@@ -80,9 +82,11 @@ class EncodingError(ValueError):
 MAX_DECODED_BYTES = 64 * 1024 * 1024
 #: Shots, parameter sets and qubits one PUB may ask for: the defaults manifests have.
 LIMITS = Limits()
-#: How many decoded circuits are kept, by their encoded text, and how much text at most.
+#: How many decoded circuits are kept, by their encoded text; how many bytes of text and
+#: QPY they may come to together, and one of them at most.
 DECODED_CIRCUITS = 64
-DECODED_CHARS = 16 * 1024 * 1024
+DECODED_BYTES = 16 * 1024 * 1024
+DECODED_BYTES_EACH = 1024 * 1024
 #: The kinds of array a PUB may carry: booleans, integers, floats, complex numbers.
 _NUMERIC_KINDS = frozenset("biufc")
 
@@ -219,27 +223,33 @@ class _DecodedCircuits:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._circuits: OrderedDict[str, QuantumCircuit] = OrderedDict()
-        self._chars = 0
+        self._circuits: OrderedDict[str, tuple[QuantumCircuit, int]] = OrderedDict()
+        self.size = 0
 
     def get(self, text: str) -> QuantumCircuit | None:
         with self._lock:
-            circuit = self._circuits.get(text)
-            if circuit is not None:
-                self._circuits.move_to_end(text)
-            return circuit
+            found = self._circuits.get(text)
+            if found is None:
+                return None
+            self._circuits.move_to_end(text)
+            return found[0]
 
-    def put(self, text: str, circuit: QuantumCircuit) -> None:
-        if len(text) > DECODED_CHARS:
+    def put(self, text: str, circuit: QuantumCircuit, qpy_bytes: int) -> None:
+        """Keep ``circuit``, read from ``qpy_bytes`` of QPY, unless it is too large."""
+        size = len(text) + qpy_bytes
+        if size > DECODED_BYTES_EACH:
             return
         with self._lock:
             if text in self._circuits:
                 return
-            self._circuits[text] = circuit
-            self._chars += len(text)
-            while len(self._circuits) > DECODED_CIRCUITS or self._chars > DECODED_CHARS:
-                old, _ = self._circuits.popitem(last=False)
-                self._chars -= len(old)
+            self._circuits[text] = (circuit, size)
+            self.size += size
+            while len(self._circuits) > DECODED_CIRCUITS or self.size > DECODED_BYTES:
+                _, (_, dropped) = self._circuits.popitem(last=False)
+                self.size -= dropped
+
+    def __len__(self) -> int:
+        return len(self._circuits)
 
 
 _decoded = _DecodedCircuits()
@@ -259,7 +269,7 @@ def _circuit(value: object) -> QuantumCircuit:
     if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
         raise EncodingError("QuantumCircuit: expected exactly one circuit")
     assert isinstance(value, str)  # _unpack read it
-    _decoded.put(value, circuits[0])
+    _decoded.put(value, circuits[0], len(data))
     return circuits[0]
 
 
