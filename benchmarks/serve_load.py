@@ -59,7 +59,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -178,24 +177,9 @@ class Service:
             self.stop()
             raise SystemExit("qrun serve did not start")
         self.url = found.group(1)
-        self._wait_until_listening()
         self.lines: list[str] = []  # parsed after the run: the clients need the CPU now
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-
-    def _wait_until_listening(self, seconds: float = 60.0) -> None:
-        """The service prints its URL before its server listens: wait until it does."""
-        parts = urlsplit(self.url)
-        until = time.perf_counter() + seconds
-        while True:
-            try:
-                socket.create_connection((parts.hostname, parts.port or 80), timeout=1).close()
-                return
-            except OSError:
-                if time.perf_counter() > until or self.child.poll() is not None:
-                    self.stop()
-                    raise SystemExit("qrun serve did not start listening") from None
-                time.sleep(0.05)
 
     def _read(self) -> None:
         assert self.child.stderr is not None

@@ -145,3 +145,28 @@ def _server_side(peer: tuple[str, int]) -> socket.socket | None:
             pass
         candidate.close()
     return None
+
+
+def test_a_client_may_connect_as_soon_as_the_url_is_printed() -> None:
+    """Scripts start ``qrun serve`` and connect the moment its URL appears: the service is
+    listening by then, so the first request is answered, never refused."""
+    import http.client
+    import re
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qrun", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        found = re.search(r"on (http://127\.0\.0\.1:(\d+))", process.stdout.readline())
+        assert found, "qrun serve printed no URL first"
+        connection = http.client.HTTPConnection("127.0.0.1", int(found.group(2)), timeout=60)
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

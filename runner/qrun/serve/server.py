@@ -1,9 +1,10 @@
 """Run the service with uvicorn: in the foreground (``qrun serve``) or on a thread (tests).
 
-The listening socket is bound before uvicorn starts, so ``port=0`` picks a free port and
-:attr:`Server.url` is known at once. Each connection's protocol gives the application the
-``qrun.drop`` scope extension, which closes the connection without an answer (the
-``drop_connection`` fault, :mod:`.fault_injection`).
+The listening socket is bound and listening before uvicorn starts, so ``port=0`` picks a
+free port, :attr:`Server.url` is known at once, and a client may connect as soon as it is.
+Each connection's protocol gives the application the ``qrun.drop`` scope extension, which
+closes the connection without an answer (the ``drop_connection`` fault,
+:mod:`.fault_injection`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from qrun.serve.fault_injection import DROP_EXTENSION
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["Server"]
+__all__ = ["BACKLOG", "Server"]
+
+#: Connections the kernel holds for the server before it accepts them (uvicorn's default).
+BACKLOG = 2048
 
 
 class _Protocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
@@ -70,6 +74,9 @@ class Server:
         self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
+        # Listening from here on: a client that connects as soon as the URL is printed waits
+        # in the backlog until uvicorn accepts, rather than being refused.
+        self._socket.listen(BACKLOG)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
@@ -79,6 +86,7 @@ class Server:
             access_log=False,
             http=_Protocol,
             timeout_keep_alive=max(1, round(keep_alive)),
+            backlog=BACKLOG,
         )
         self._server = _Uvicorn(config)
         self._thread: threading.Thread | None = None
