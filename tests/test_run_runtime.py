@@ -156,6 +156,35 @@ class TestModes:
         assert job["status"] == "DONE"
         assert job["tags"] == ["remote"]
 
+    def test_compute_choice_does_not_apply_and_starts_no_ray_head(
+        self,
+        url: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from qrun.compute import cluster
+
+        def no_head() -> None:
+            raise AssertionError("a Ray head was started for jobs the service computes")
+
+        monkeypatch.setattr(cluster, "local_head", no_head)
+        manifest = _manifest(tmp_path, execution="mode: batch")
+        code, run, said = _run(
+            tmp_path,
+            manifest,
+            "--url",
+            url,
+            "--instance",
+            PREMIUM,
+            "--compute",
+            "ray",
+            capsys=capsys,
+        )
+        assert code == 0, said
+        assert "--compute ray: the jobs of fake_manila compute on the Runtime service" in said
+        assert run["compute"] is None
+
 
 class TestOpenPlan:
     """If the instance is on the Open Plan, a session is refused before anything is sent."""

@@ -23,6 +23,9 @@ from qrun.manifest.model import ServiceChannel
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from qrun.compute import Compute
+    from qrun.manifest.model import Manifest
+    from qrun.providers import Service
     from qrun.run.child_outcome import ChildOutcome
     from qrun.run.many import ManifestRun
     from qrun.run.pipeline import RunReport
@@ -144,10 +147,30 @@ def _run(args: argparse.Namespace, path: Path) -> RunReport:
     display = TerminalProgress() if wants_progress() and not args.json else None
     with about(str(path)), stopped_by_signals(), display or nullcontext():
         manifest = load_manifest(path)
-        with shared_compute(args.compute) as compute:
+        with _compute_for(args.compute, manifest, settings) as compute:
             return run_manifest(
                 manifest, settings=settings, output=args.output, progress=display, compute=compute
             )
+
+
+@contextmanager
+def _compute_for(chosen: Compute, manifest: Manifest, settings: Service) -> Iterator[Compute]:
+    """Where this manifest's jobs compute: ``chosen`` (with a Ray head started for it if
+    need be) when they compute on this machine; when a Runtime service computes them, the
+    choice does not apply, no head is started, and the user is told."""
+    from qrun.providers import provider_name
+
+    if provider_name(manifest.backend.kind, settings) == "local":
+        with shared_compute(chosen) as compute:
+            yield compute
+        return
+    if chosen.kind != "local":
+        sys.stderr.write(
+            f"qrun: note: --compute {chosen}: the jobs of "
+            f"{manifest.backend.name or 'the least busy backend'} compute on the Runtime "
+            "service, not here; the choice does not apply to this run\n"
+        )
+    yield chosen
 
 
 def _run_child(args: argparse.Namespace, path: Path, outcome_file: Path) -> int:
