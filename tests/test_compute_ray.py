@@ -245,6 +245,66 @@ class TestExecutor:
         assert executor.running == 0
 
 
+class TestWorkloads:
+    """If concurrent workloads run with ``--compute ray``, their jobs are Ray tasks."""
+
+    def test_two_optimisers_compute_on_ray(
+        self, ray_head: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from qrun.providers import forked
+
+        def no_forks(*_: object) -> None:
+            raise AssertionError("an optimiser was forked: its jobs would not be Ray tasks")
+
+        monkeypatch.setattr(forked, "Forks", no_forks)
+        manifest = tmp_path / "two.yaml"
+        manifest.write_text(_TWO_OPTIMISERS, encoding="utf-8")
+        tasks: list[object] = []
+        start = RayExecutor.start
+
+        def counted(executor: RayExecutor, *args: object) -> None:
+            tasks.append(args[0])
+            start(executor, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(RayExecutor, "start", counted)
+        report = run_manifest(
+            load_manifest(manifest), output=tmp_path / "ray", compute=Compute("ray", ray_head)
+        )
+        run = json.loads((report.folder / "run.json").read_text())
+        assert run["compute"] == f"ray={ray_head}"
+        workloads = {workload["name"]: workload for workload in run["workloads"]}
+        assert {name: workload["status"] for name, workload in workloads.items()} == {
+            "one": "DONE",
+            "two": "DONE",
+        }
+        assert len(tasks) == sum(workload["jobs"] for workload in workloads.values()) > 2
+
+
+_TWO_OPTIMISERS = """\
+qrun: 1
+metadata: {name: two-optimisers}
+backend: {name: aer}
+execution: {mode: session, max_time: 10m, workloads: concurrent}
+circuits:
+  ansatz: {library: efficient_su2, args: {num_qubits: 2, reps: 1}}
+observables:
+  h: {ZZ: 1.0, XI: 0.5}
+workloads:
+  - name: one
+    minimize: {circuit: ansatz, observable: h}
+    method: cobyla
+    x0: {random: {seed: 1, low: 0, high: 3}}
+    maxiter: 10
+    options: {default_shots: 200, seed_simulator: 1, environment: {job_tags: [one]}}
+  - name: two
+    minimize: {circuit: ansatz, observable: h}
+    method: cobyla
+    x0: {random: {seed: 2, low: 0, high: 3}}
+    maxiter: 10
+    options: {default_shots: 200, seed_simulator: 2, environment: {job_tags: [two]}}
+"""
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_tasks() -> Iterator[None]:
     yield

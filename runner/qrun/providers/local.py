@@ -334,10 +334,11 @@ class LocalProvider:
 
     def _hosting(self, channel: LocalChannel) -> Hosting:
         """Each optimiser in a process of its own where this provider places jobs and
-        can fork (Linux), else on threads."""
+        can fork (Linux), else on threads. On Ray, optimisers run on threads, so their jobs
+        are Ray tasks as ``--compute`` says, not computed in a forked process."""
         from qrun.providers.hosting import ThreadHosting
 
-        if self._placing is None:
+        if self._placing is None or (self.compute is not None and self.compute.kind == "ray"):
             return ThreadHosting(channel)
         if self._forks is None:
             from qrun.providers.forked import Forks, fork_available
