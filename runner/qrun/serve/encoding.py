@@ -17,11 +17,11 @@ have (:class:`~qrun.manifest.limits.Limits`).
 A circuit is decoded once for as long as it is among the last :data:`DECODED_CIRCUITS`
 met, their text and QPY together at most :data:`DECODED_BYTES` (a circuit of more than
 :data:`DECODED_BYTES_EACH` is not kept, so what is kept stays small however far a
-compressed text inflates): a client sends the same circuit with
-every job of a sweep or an optimisation, and reading QPY is most of what a small job's
-submission costs. The circuit then is the same object from job to job, which is also what
-lets a worker be sent it once (:class:`~qrun.engine.WorkerExecutor`); nothing downstream
-changes a job's circuits.
+compressed text inflates). A client sends the same circuit with every job of a sweep or
+an optimisation, and reading QPY is most of what a small job's submission costs. The
+circuit then is the same object from job to job, which is also what lets a worker be
+sent it once (:class:`~qrun.engine.WorkerExecutor`); nothing downstream changes a job's
+circuits.
 """
 
 from __future__ import annotations
@@ -268,8 +268,8 @@ def _circuit(value: object) -> QuantumCircuit:
         raise EncodingError(f"QuantumCircuit: not a QPY document ({error})") from error
     if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
         raise EncodingError("QuantumCircuit: expected exactly one circuit")
-    assert isinstance(value, str)  # _unpack read it
-    _decoded.put(value, circuits[0], len(data))
+    if isinstance(value, str):  # always, once _unpack has read it
+        _decoded.put(value, circuits[0], len(data))
     return circuits[0]
 
 
