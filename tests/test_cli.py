@@ -185,35 +185,3 @@ class TestErrorsNameTheManifest:
         assert cli.main(["run", bell, "--url", "http://127.0.0.1:1"]) == 1
         err = capsys.readouterr().err.splitlines()[-1]
         assert err.startswith(f"qrun: {bell}: cannot connect to Qiskit Runtime at ")
-
-
-class TestOpenMPWaits:
-    """If qrun starts, Aer's idle OpenMP threads spin briefly, unless the user said how
-    they wait; processes qrun starts inherit the setting."""
-
-    @pytest.fixture
-    def environment(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-        import os
-
-        copy = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
-        }
-        monkeypatch.setattr(os, "environ", copy)
-        return copy
-
-    def test_set_before_any_command(self, environment: dict[str, str]) -> None:
-        assert cli.main(["--version"]) == 0
-        assert environment["GOMP_SPINCOUNT"] == cli.OPENMP_SPIN_COUNT
-
-    @pytest.mark.parametrize("chosen", [("GOMP_SPINCOUNT", "0"), ("OMP_WAIT_POLICY", "ACTIVE")])
-    def test_a_users_choice_is_kept(
-        self, environment: dict[str, str], chosen: tuple[str, str]
-    ) -> None:
-        environment[chosen[0]] = chosen[1]
-        cli.main(["--version"])
-        assert {key: environment.get(key) for key in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")} == {
-            "GOMP_SPINCOUNT": chosen[1] if chosen[0] == "GOMP_SPINCOUNT" else None,
-            "OMP_WAIT_POLICY": chosen[1] if chosen[0] == "OMP_WAIT_POLICY" else None,
-        }

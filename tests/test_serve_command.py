@@ -122,3 +122,41 @@ class TestPrintedRecipe:
     def test_virtual_clock_prints_a_drawn_admin_key(self) -> None:
         banner = self._banner("--virtual-clock")
         assert "Virtual clock" in banner or "admin key" in banner
+
+
+class TestOpenMPWaits:
+    """If ``qrun serve`` starts, Aer's idle OpenMP threads spin briefly (its workers
+    inherit it), unless the user said how they wait."""
+
+    @pytest.fixture
+    def environment(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+        import os
+
+        copy = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+        }
+        monkeypatch.setattr(os, "environ", copy)
+        return copy
+
+    def test_set_as_the_service_starts(self, environment: dict[str, str], tmp_path: Path) -> None:
+        from qrun.commands import serve
+
+        assert main(["serve", "--config", str(tmp_path / "missing.yaml")]) == 1
+        assert environment["GOMP_SPINCOUNT"] == serve.OPENMP_SPIN_COUNT
+
+    @pytest.mark.parametrize("chosen", [("GOMP_SPINCOUNT", "0"), ("OMP_WAIT_POLICY", "ACTIVE")])
+    def test_a_users_choice_is_kept(
+        self, environment: dict[str, str], tmp_path: Path, chosen: tuple[str, str]
+    ) -> None:
+        environment[chosen[0]] = chosen[1]
+        main(["serve", "--config", str(tmp_path / "missing.yaml")])
+        assert {key: environment.get(key) for key in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")} == {
+            "GOMP_SPINCOUNT": chosen[1] if chosen[0] == "GOMP_SPINCOUNT" else None,
+            "OMP_WAIT_POLICY": chosen[1] if chosen[0] == "OMP_WAIT_POLICY" else None,
+        }
+
+    def test_a_run_keeps_the_librarys_default(self, environment: dict[str, str]) -> None:
+        assert main(["--version"]) == 0
+        assert "GOMP_SPINCOUNT" not in environment

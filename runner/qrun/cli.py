@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, Protocol, cast
@@ -21,7 +20,7 @@ from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, QrunError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["COMMANDS", "OPENMP_SPIN_COUNT", "main", "short_openmp_waits"]
+__all__ = ["COMMANDS", "main"]
 
 #: subcommand name -> (module, one-line help). The single registry of subcommands.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -119,26 +118,8 @@ def _report(error: QrunError, args: argparse.Namespace) -> None:
         sys.stderr.write(f"qrun: {error}\n")
 
 
-#: How long an idle OpenMP thread of Aer spins before it sleeps (libgomp's spin count). At
-#: libgomp's default, 300,000, each finished parallel section keeps its threads busy for
-#: milliseconds: for a small job that doubles its CPU, taken from the jobs, workers and
-#: requests beside it. Parallel sections within one simulation follow each other far
-#: sooner than this shorter spin ends, so large simulations keep their speed.
-OPENMP_SPIN_COUNT = "10000"
-
-
-def short_openmp_waits() -> None:
-    """Give Aer's OpenMP threads :data:`OPENMP_SPIN_COUNT` unless the user chose how they
-    wait (``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``). The OpenMP library reads this once,
-    when it loads, so it is set before anything imports Aer; processes qrun starts
-    inherit it."""
-    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
-        os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qrun`` console script; returns the process exit code."""
-    short_openmp_waits()
     args_list = _with_default_command(list(sys.argv[1:] if argv is None else argv))
     top = _top_parser()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
     from qrun.serve.config import ServeConfig
 
-__all__ = ["configure", "main", "recipe"]
+__all__ = ["OPENMP_SPIN_COUNT", "configure", "main", "recipe", "short_openmp_waits"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -114,8 +115,26 @@ def _requests_logged_to_stderr() -> Iterator[None]:
         LOGGER.propagate = propagate
 
 
+#: How long an idle OpenMP thread of Aer spins before it sleeps (libgomp's spin count). At
+#: libgomp's default, 300,000, each finished parallel section keeps its threads busy for
+#: milliseconds: for a small job that doubles its CPU, taken from the jobs, workers and
+#: requests beside it (benchmarks/openmp_spin.py).
+OPENMP_SPIN_COUNT = "10000"
+
+
+def short_openmp_waits() -> None:
+    """Give Aer's OpenMP threads :data:`OPENMP_SPIN_COUNT` unless the user chose how they
+    wait (``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``). The OpenMP library reads this once,
+    when it loads, so it is set before anything imports Aer; the service's workers inherit
+    it. Only the service does this: it computes many small jobs side by side, while a
+    single large simulation (``qrun run``) keeps libgomp's longer spin."""
+    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
+
+
 def main(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    short_openmp_waits()
     from qrun.errors import UsageError
     from qrun.serve import load_config
     from qrun.serve.timing import RealTiming
