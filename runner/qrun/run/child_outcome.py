@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from qrun.run.journal import replace_file
+
 __all__ = ["FORMAT", "ChildOutcome", "Status", "read_child_outcome", "write_child_outcome"]
 
 #: How a manifest of a many-manifest run ended.
@@ -45,9 +47,7 @@ def write_child_outcome(path: Path, outcome: ChildOutcome) -> None:
         "jobs": outcome.jobs,
         "error": outcome.error,
     }
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document) + "\n", encoding="utf-8")
-    partial.replace(path)
+    replace_file(path, json.dumps(document) + "\n")
 
 
 def read_child_outcome(path: Path) -> ChildOutcome | None:
