@@ -15,6 +15,7 @@ from qrun.compute.choice import (
     add_compute_option,
     parse_compute,
     shared_compute,
+    usable_cpus,
 )
 from qrun.compute.cluster import INSTALL_HINT, ComputeError
 from qrun.compute.executors import executor_for
@@ -29,4 +30,5 @@ __all__ = [
     "executor_for",
     "parse_compute",
     "shared_compute",
+    "usable_cpus",
 ]

@@ -14,6 +14,7 @@ never part of a manifest: the same experiment gives the same results wherever it
 from __future__ import annotations
 
 import argparse
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
@@ -28,6 +29,7 @@ __all__ = [
     "add_compute_option",
     "parse_compute",
     "shared_compute",
+    "usable_cpus",
 ]
 
 ComputeKind = Literal["local", "processes", "ray"]
@@ -104,3 +106,11 @@ def shared_compute(compute: Compute) -> Iterator[Compute]:
 
     with local_head() as address:
         yield Compute("ray", address)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it, else
+    the machine's), at least one."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qrun.clock import monotonic
+from qrun.compute.choice import usable_cpus
 from qrun.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_USER
 from qrun.run.child_outcome import ChildOutcome, Status, read_child_outcome
 
@@ -102,11 +103,7 @@ def default_max_parallel() -> int:
     """How many manifests run at once unless told: the CPUs this process may use (a
     local simulation keeps one busy), at most 8 (each child is a Python process with
     Qiskit loaded, about 120 MB for a small run)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, _MAX_DEFAULT_PARALLEL))
+    return max(1, min(usable_cpus(), _MAX_DEFAULT_PARALLEL))
 
 
 def output_folders(manifests: Sequence[Path], root: Path) -> list[Path]:

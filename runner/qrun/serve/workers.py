@@ -18,11 +18,10 @@ and spend their time waiting for each other.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from qrun.compute import executor_for
+from qrun.compute import executor_for, usable_cpus
 from qrun.engine import ThreadExecutor, WorkerExecutor
 from qrun.providers.simulation import LocalSimulation
 from qrun.providers.simulator import SimulatorSettings
@@ -41,15 +40,9 @@ def _computing(config: ServeConfig) -> int:
     return config.workers or max(1, len(config.backends))
 
 
-def _cpus() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
 def simulation_threads(config: ServeConfig) -> int:
     """The threads each job's Aer may use: the CPUs shared among the jobs computing at once."""
-    return max(1, _cpus() // _computing(config))
+    return max(1, usable_cpus() // _computing(config))
 
 
 def backend_simulation(config: ServeConfig, backend: str) -> LocalSimulation:
