@@ -48,7 +48,6 @@ from qrun.serve.errors import ApiError
 from qrun.serve.job_metrics import job_metrics, usage_document
 from qrun.serve.quantum_program import decode_quantum_program
 from qrun.serve.state import serve_state
-from qrun.serve.workers import backend_simulation
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -303,7 +302,7 @@ async def _submit(request: Request) -> Response:
                 session_id=session_id,
                 options=options,
                 duration=state.default_duration,
-                simulation=backend_simulation(state.config, backend),
+                simulation=state.simulations[backend],
             )
         except SessionClosedError as error:
             raise ApiError(409, "session_closed", str(error)) from None

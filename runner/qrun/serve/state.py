@@ -23,6 +23,7 @@ from qrun.serve.errors import ApiError
 from qrun.serve.faults import Faults, faults_from
 from qrun.serve.ledger import Ledger
 from qrun.serve.store import Store
+from qrun.serve.workers import backend_simulation
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,6 +73,8 @@ class ServeState:
             )
         for name in config.backends:
             self.engine.add_backend(name)
+        #: How each backend's jobs compute, built once (see :func:`.workers.backend_simulation`).
+        self.simulations = {name: backend_simulation(config, name) for name in config.backends}
         self.store = Store(data_dir / STORE_FILE) if data_dir is not None else None
         #: Every job and session, live or (with a store) from an earlier process.
         self.ledger = Ledger(self.engine, self.store, config.timing)
