@@ -109,17 +109,29 @@ def stopped_by_signals() -> Iterator[None]:
     from qrun.interrupts import interrupt_now
 
     def interrupt(_signal: int, _frame: object) -> None:
-        for name in (signal.SIGINT, signal.SIGTERM):
+        for name in _STOPS:
             signal.signal(name, signal.SIG_IGN)
         if interrupt_now():  # else raised once the step that holds it back is whole
             raise KeyboardInterrupt
 
-    previous = {name: signal.signal(name, interrupt) for name in (signal.SIGINT, signal.SIGTERM)}
+    with _on_stop(interrupt):
+        yield
+
+
+#: The signals that stop a run: Ctrl-C, and how CI runners and schedulers stop a job.
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _on_stop(handler: Callable[[int, object], None]) -> Iterator[None]:
+    """``handler`` answers SIGINT and SIGTERM meanwhile; the handlers before come back
+    after."""
+    previous = {name: signal.signal(name, handler) for name in _STOPS}
     try:
         yield
     finally:
-        for name, handler in previous.items():
-            signal.signal(name, handler)
+        for name, restored in previous.items():
+            signal.signal(name, restored)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -354,12 +366,8 @@ def forwarded_signals(interrupt: Callable[[], None]) -> Iterator[None]:
             os.write(2, _STOPPING.encode())
         interrupt()
 
-    previous = {name: signal.signal(name, handler) for name in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _on_stop(handler):
         yield
-    finally:
-        for name, restored in previous.items():
-            signal.signal(name, restored)
 
 
 def show_report(report: RunReport, *, as_json: bool) -> int:
