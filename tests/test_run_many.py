@@ -287,6 +287,23 @@ class TestNothingToRun:
         assert not (tmp_path / "runs").exists()
 
 
+class TestJudgedByItsOutput:
+    """If a child left no outcome (it died), its first error is read from what it said,
+    passing over warnings and notes written before it."""
+
+    def test_a_note_is_not_the_error(self) -> None:
+        from qrun.run.many import _judged
+
+        said = (
+            "qrun: note: --compute ray=127.0.0.1:6379: the jobs of ibm_torino compute on the "
+            "Runtime service, not here; the choice does not apply to this run\n"
+            "qrun: warning: no shots given\n"
+            "qrun: ibm_torino: the backend is not reachable\n"
+        )
+        run = _judged(Path("a.yaml"), EXIT_BUG, None, said, seconds=1.0, output=None)
+        assert run.error == "ibm_torino: the backend is not reachable"
+
+
 class TestExitCode:
     """If runs end differently, the exit code is the worst of them: 0 < 1 < 2 < 3, and
     130 whenever one (or the whole) was interrupted."""

@@ -293,7 +293,7 @@ def _first_error(log: str) -> str | None:
     ]
     for line in lines:
         if line.startswith("qrun: ") and not line.startswith(
-            ("qrun: warning:", "qrun: not applied:", "qrun: record written to")
+            ("qrun: warning:", "qrun: note:", "qrun: not applied:", "qrun: record written to")
         ):
             return line.removeprefix("qrun: ")
     return lines[-1] if lines else None
