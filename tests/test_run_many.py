@@ -180,6 +180,17 @@ class TestParallelism:
         assert _counts(tmp_path / "one" / names[0]) != _counts(tmp_path / "one" / names[1])
 
 
+def _many_in_background(studies: Path, out: Path) -> subprocess.Popen[str]:
+    """``qrun run STUDIES -o OUT -j2 --json`` started, two manifests at once."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "qrun", "run", str(studies), "-o", str(out), "-j2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENVIRONMENT,
+    )
+
+
 @pytest.mark.slow
 class TestInterrupted:
     """If the run of several manifests gets Ctrl-C, every started manifest cancels and
@@ -193,13 +204,7 @@ class TestInterrupted:
         for name in ("a", "b", "c"):
             (studies / f"{name}.yaml").write_text(source, encoding="utf-8")
         out = tmp_path / "out"
-        parent = subprocess.Popen(
-            [sys.executable, "-m", "qrun", "run", str(studies), "-o", str(out), "-j2", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=ENVIRONMENT,
-        )
+        parent = _many_in_background(studies, out)
         journals = [out / name / "journal.json" for name in ("a", "b")]
         deadline = time.monotonic() + 60  # the two first sessions open, then Ctrl-C
         while not all(journal.exists() for journal in journals) and parent.poll() is None:
@@ -249,13 +254,7 @@ class TestKilled:
         (studies / "a.yaml").write_text(slow, encoding="utf-8")
         _bell(studies, "b", seed=5)
         out = tmp_path / "out"
-        parent = subprocess.Popen(
-            [sys.executable, "-m", "qrun", "run", str(studies), "-o", str(out), "-j2", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=ENVIRONMENT,
-        )
+        parent = _many_in_background(studies, out)
         deadline = time.monotonic() + 60  # a's session opens, then a is killed
         while not (out / "a" / "journal.json").exists() and parent.poll() is None:
             assert time.monotonic() < deadline
